@@ -57,7 +57,7 @@ export function parseReais(input: string): AmountParse {
     text = text.slice(1);
   }
   let integer: string;
-  let fraction = '';
+  let fraction: string;
   if (text.includes(',')) {
     const match = /^(\d{1,3}(?:\.\d{3})+|\d+),(\d+)$/.exec(text);
     if (!match) return { ok: false, message: `valor "${input.trim()}" não é um número: use 1234,56 ou 1.234,56` };

@@ -1,0 +1,108 @@
+// The app factory: plugins, then modules, registered explicitly. Tests build the same app.
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { openDatabase, runMigrations, type Database } from './db/client.js';
+import { AdjustableClock } from './lib/clock.js';
+import { scrub } from './lib/redact.js';
+import { creditorsApi } from './modules/creditors/creditors.api.js';
+import authPlugin from './plugins/auth.js';
+import depsPlugin from './plugins/deps.js';
+import errorsPlugin from './plugins/errors.js';
+import healthPlugin from './plugins/health.js';
+import idempotencyPlugin from './plugins/idempotency.js';
+import metricsPlugin from './plugins/metrics.js';
+import openapiPlugin from './plugins/openapi.js';
+import staticPlugin from './plugins/static.js';
+import viewPlugin from './plugins/view.js';
+
+export interface BuildAppOptions {
+  config: Config;
+  /** An open database; when omitted, one is opened from the config and closed with the app. */
+  database?: Database;
+  clock?: AdjustableClock;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export function loggerOptions(config: Config, pretty: boolean): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+  };
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const clock = options.clock ?? new AdjustableClock();
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config, false),
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const readiness = { migrated: false };
+  await app.register(depsPlugin, { config, database, clock, readiness });
+  if (ownsDatabase) app.addHook('onClose', async () => database.close());
+
+  // Request logs: method, route pattern, status and time; never the raw URL, headers or body.
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? scrub(request.url.split('?')[0] ?? ''), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  await app.register(viewPlugin, { production: config.env !== 'development' });
+  await app.register(errorsPlugin);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", 'https://js.stripe.com'],
+        frameSrc: ["'self'", 'https://js.stripe.com', 'https://hooks.stripe.com'],
+        connectSrc: ["'self'", 'https://api.stripe.com'],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        upgradeInsecureRequests: config.isProduction ? [] : null,
+      },
+    },
+    strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    ...(config.redisUrl ? { redis: new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }), nameSpace: 'quita-rl:' } : {}),
+    skipOnError: false,
+  });
+  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+  await app.register(openapiPlugin);
+  await app.register(metricsPlugin);
+  await app.register(healthPlugin);
+  await app.register(staticPlugin);
+  await app.register(authPlugin);
+  await app.register(idempotencyPlugin);
+
+  await app.register(creditorsApi);
+
+  await runMigrations(database);
+  readiness.migrated = true;
+  return app;
+}

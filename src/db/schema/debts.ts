@@ -1,0 +1,44 @@
+import { sql } from 'drizzle-orm';
+import { check, date, index, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { cents, createdAt, instant } from './columns.js';
+import { creditors } from './creditors.js';
+
+/** A person, by CPF: the identity a debtor link is opened with. Contact data stays per creditor, on the debts. */
+export const debtors = pgTable('debtors', {
+  cpf: text('cpf').primaryKey(),
+  createdAt: createdAt(),
+});
+
+export const DEBT_STATUSES = ['open', 'in_agreement', 'settled', 'withdrawn', 'prescribed'] as const;
+export type DebtStatus = (typeof DEBT_STATUSES)[number];
+
+export const debts = pgTable(
+  'debts',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    creditorId: uuid('creditor_id')
+      .notNull()
+      .references(() => creditors.id),
+    externalId: text('external_id').notNull(),
+    cpf: text('cpf').notNull(),
+    name: text('name').notNull(),
+    email: text('email'),
+    phone: text('phone'),
+    amountCents: cents('amount_cents').notNull(),
+    creditedCents: cents('credited_cents').notNull().default(0),
+    dueDate: date('due_date', { mode: 'string' }).notNull(),
+    description: text('description'),
+    status: text('status', { enum: DEBT_STATUSES }).notNull().default('open'),
+    withdrawnReason: text('withdrawn_reason', { enum: ['withdrawn', 'paid_elsewhere'] }),
+    createdAt: createdAt(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('debts_creditor_external_id_key').on(t.creditorId, t.externalId),
+    index('debts_creditor_cpf_idx').on(t.creditorId, t.cpf),
+    index('debts_creditor_created_idx').on(t.creditorId, t.createdAt, t.id),
+    check('debts_amount_positive', sql`${t.amountCents} > 0`),
+    check('debts_credited_range', sql`${t.creditedCents} >= 0 AND ${t.creditedCents} <= ${t.amountCents}`),
+    check('debts_status_valid', sql`${t.status} IN ('open', 'in_agreement', 'settled', 'withdrawn', 'prescribed')`),
+  ],
+);

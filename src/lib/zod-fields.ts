@@ -1,0 +1,49 @@
+// zod fields shared by request schemas: documents, phones, postal codes.
+import { z } from 'zod';
+import { documentProblemMessage, parseCpf, parseTaxDocument } from './documents.js';
+
+export const cpfField = z.string().transform((value, ctx) => {
+  const parsed = parseCpf(value);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: documentProblemMessage('CPF', parsed.problem) });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+
+export const taxDocumentField = z.string().transform((value, ctx) => {
+  const parsed = parseTaxDocument(value);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: documentProblemMessage('CPF ou CNPJ', parsed.problem) });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+
+/** A Brazilian phone: DDD + 8 or 9 digits, optionally with +55; stored as digits. */
+export function normalizePhone(input: string): string | null {
+  const digits = input.replace(/[\s().+-]/g, '');
+  if (!/^\d+$/.test(digits)) return null;
+  const national = digits.length >= 12 && digits.startsWith('55') ? digits.slice(2) : digits;
+  if (!/^[1-9][1-9]\d{8,9}$/.test(national)) return null;
+  if (national.length === 11 && national[2] !== '9') return null;
+  return national;
+}
+
+export const phoneField = z.string().transform((value, ctx) => {
+  const phone = normalizePhone(value);
+  if (!phone) {
+    ctx.addIssue({ code: 'custom', message: 'telefone inválido: use DDD e número, como (11) 91234-5678' });
+    return z.NEVER;
+  }
+  return phone;
+});
+
+export const postalCodeField = z
+  .string()
+  .regex(/^\d{5}-?\d{3}$/, 'CEP inválido: use 01310-100 ou 01310100')
+  .transform((v) => v.replace('-', ''));
+
+export const UF = ['AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA', 'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO'] as const;
+
+export const text = (max: number) => z.string().trim().min(1).max(max);

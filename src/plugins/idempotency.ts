@@ -1,0 +1,85 @@
+// Idempotency-Key on every POST (CONTRACT §4): the same key from the same caller within
+// 24 h returns the first response and does nothing again; the same key with another body
+// answers 422. The key is claimed before the handler runs, so two concurrent requests with
+// one key never both run; a 5xx releases it so that a retry can succeed.
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { idempotencyKeys } from '../db/schema/index.js';
+import { errors } from '../lib/errors.js';
+import { sha256 } from '../lib/ids.js';
+
+const WINDOW_MS = 24 * 3600 * 1000;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency?: { scope: string; key: string };
+  }
+  interface FastifyInstance {
+    /** preHandler for a POST route, after authentication: `scope` names the caller. */
+    idempotent(scopeOf: (request: FastifyRequest) => string): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | void>;
+  }
+}
+
+function requestHash(request: FastifyRequest): string {
+  const body = request.body === undefined ? '' : JSON.stringify(request.body);
+  return sha256(`${request.method} ${request.url}\n${body}`);
+}
+
+async function idempotencyPlugin(app: FastifyInstance): Promise<void> {
+  const { database, clock } = app.deps;
+  const db = database.db;
+
+  app.decorate('idempotent', (scopeOf: (request: FastifyRequest) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const raw = request.headers['idempotency-key'];
+    if (raw === undefined) return;
+    const key = Array.isArray(raw) ? raw[0]! : raw;
+    if (key.length < 1 || key.length > 255) {
+      throw errors.unprocessable('Idempotency-Key must be 1–255 characters.', [{ path: 'Idempotency-Key', message: 'must be 1–255 characters' }]);
+    }
+    const scope = scopeOf(request);
+    const hash = requestHash(request);
+    const now = clock.now();
+    await db
+      .delete(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), lt(idempotencyKeys.createdAt, new Date(now.getTime() - WINDOW_MS))));
+    const claimed = await db
+      .insert(idempotencyKeys)
+      .values({ scope, key, requestHash: hash, createdAt: now })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
+    if (claimed.length > 0) {
+      request.idempotency = { scope, key };
+      return;
+    }
+    const [existing] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
+    if (!existing) throw errors.conflict('A request with this Idempotency-Key is in progress; retry shortly.', 'idempotency_in_progress');
+    if (existing.requestHash !== hash) {
+      throw errors.unprocessable('This Idempotency-Key was used with a different request.', [{ path: 'Idempotency-Key', message: 'reused with a different body' }], 'idempotency_key_reused');
+    }
+    if (existing.statusCode === null) throw errors.conflict('A request with this Idempotency-Key is in progress; retry shortly.', 'idempotency_in_progress');
+    const stored = existing.responseBody as { contentType: string; payload: string } | null;
+    reply.header('idempotent-replayed', 'true');
+    if (stored?.contentType) reply.type(stored.contentType);
+    return reply.code(existing.statusCode).send(stored?.payload ?? '');
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (!claim) return payload;
+    request.idempotency = undefined;
+    const where = and(eq(idempotencyKeys.scope, claim.scope), eq(idempotencyKeys.key, claim.key));
+    if (reply.statusCode >= 500 || typeof payload !== 'string') {
+      await db.delete(idempotencyKeys).where(where);
+      return payload;
+    }
+    const contentType = String(reply.getHeader('content-type') ?? 'application/json');
+    await db
+      .update(idempotencyKeys)
+      .set({ statusCode: reply.statusCode, responseBody: sql`${JSON.stringify({ contentType, payload })}::jsonb` })
+      .where(where);
+    return payload;
+  });
+}
+
+export default fp(idempotencyPlugin, { name: 'idempotency', dependencies: ['deps'] });

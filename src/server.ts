@@ -1,0 +1,52 @@
+// Boot only: config → app → listen → graceful close.
+import closeWithGrace from 'close-with-grace';
+import { buildApp, loggerOptions } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { startJobRunner } from './jobs/runner.js';
+import { seedDemo } from './seed/demo.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await buildApp({ config, logger: loggerOptions(config, Boolean(process.stdout.isTTY)) });
+  const { database, clock } = app.deps;
+
+  if (database.kind === 'pglite') {
+    const demo = await seedDemo({ database, clock, config });
+    if (demo) {
+      console.log(
+        [
+          '',
+          'Quita demo data created on the embedded database:',
+          `  creditor:     ${demo.creditorName} (client_id ${demo.clientId}, client_secret ${demo.clientSecret})`,
+          `  debtor link:  ${demo.link ?? '(the debtor portal is not built yet)'}`,
+          `  debtor CPF:   ${demo.debtorCpf}`,
+          '',
+        ].join('\n'),
+      );
+    }
+  }
+
+  // One process owns an embedded database, so the server runs the jobs itself there.
+  const runner = database.kind === 'pglite' ? startJobRunner({ database, clock, config, log: app.log }) : undefined;
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err: err.message }, 'shutting down after an error');
+    else app.log.info({ signal }, 'shutting down');
+    await runner?.stop();
+    await app.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ url: config.publicUrl }, 'Quita is listening');
+}
+
+await main();

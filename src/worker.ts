@@ -1,0 +1,37 @@
+// The background jobs alone (`npm run worker`). Needs PostgreSQL: an embedded database
+// belongs to the one server process that opened it.
+import closeWithGrace from 'close-with-grace';
+import pino from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { openPostgres, runMigrations } from './db/client.js';
+import { AdjustableClock } from './lib/clock.js';
+import { startJobRunner } from './jobs/runner.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (!config.databaseUrl) {
+    console.error('npm run worker needs DATABASE_URL (a postgres:// URL): with the embedded database, the server runs the jobs itself.');
+    process.exit(1);
+  }
+  const log = pino({ level: config.logLevel, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}) });
+  const database = openPostgres(config.databaseUrl);
+  await runMigrations(database);
+  const runner = startJobRunner({ database, clock: new AdjustableClock(), config, log });
+  log.info('worker started');
+  closeWithGrace({ delay: 30_000 }, async ({ signal }) => {
+    log.info({ signal }, 'worker stopping');
+    await runner.stop();
+    await database.close();
+  });
+}
+
+await main();
