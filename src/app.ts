@@ -8,8 +8,15 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, runMigrations, type Database } from './db/client.js';
 import { AdjustableClock } from './lib/clock.js';
+import { syncClock } from './lib/clock-sync.js';
 import { scrub } from './lib/redact.js';
+import { agreementsApi } from './modules/agreements/agreements.api.js';
 import { creditorsApi } from './modules/creditors/creditors.api.js';
+import portalPlugin from './modules/portal/portal.plugin.js';
+import { portalRoutes } from './modules/portal/portal.routes.js';
+import { webhooksApi } from './modules/webhooks/webhooks.api.js';
+import { negotiationApi } from './modules/negotiation/negotiation.api.js';
+import { portfolioApi } from './modules/portfolio/portfolio.api.js';
 import authPlugin from './plugins/auth.js';
 import depsPlugin from './plugins/deps.js';
 import errorsPlugin from './plugins/errors.js';
@@ -100,9 +107,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
 
+  await app.register(portalPlugin);
   await app.register(creditorsApi);
+  await app.register(agreementsApi);
+  await app.register(portalRoutes);
+  await app.register(webhooksApi);
+  await app.register(negotiationApi);
+  await app.register(portfolioApi);
 
   await runMigrations(database);
   readiness.migrated = true;
+  if (!config.isProduction) {
+    // The moved clock (admin API) is shared through the database by every instance.
+    await syncClock(database.db, clock);
+    if (database.kind === 'postgres') {
+      const timer = setInterval(() => void syncClock(database.db, clock).catch(() => {}), 1000);
+      timer.unref();
+      app.addHook('onClose', async () => clearInterval(timer));
+    }
+  }
   return app;
 }

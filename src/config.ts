@@ -1,6 +1,7 @@
 // The environment, parsed once. A bad value stops the process with a message naming the variable.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from './lib/dates.js';
@@ -26,7 +27,17 @@ const envSchema = z.object({
   STRIPE_API_BASE: z.url({ message: 'must be a URL' }).optional(),
   PAYMENTS_SANDBOX: bool.optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
-  TRUST_PROXY: z.string().default('false'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be true, false or a comma-separated list of proxy IP addresses or CIDR ranges' });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   METRICS_TOKEN: z.string().min(1).optional(),
   WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
   DPO_EMAIL: z.email({ message: 'must be an e-mail address' }).optional(),
@@ -61,20 +72,46 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function parseTrustProxy(value: string): boolean | string[] {
+// proxy-addr's named ranges, then an address or CIDR range; undefined when not a proxy list.
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+function parseTrustProxy(value: string): boolean | string[] | undefined {
   const v = value.trim().toLowerCase();
   if (v === 'false' || v === '' || v === '0') return false;
   if (v === 'true' || v === '1') return true;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  return entries.length > 0 && entries.every(isProxyAddress) ? entries : undefined;
 }
 
 /** Reads the secret kept in DATA_DIR, creating it on first use (development only). */
 function devSecret(dataDir: string): string {
   const file = path.join(dataDir, 'secret-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    // Written whole under a temporary name, then linked into place: a process starting at
+    // the same moment (server and worker) reads the winner's secret, never a partial one.
+    const candidate = `${file}.${process.pid}.tmp`;
+    writeFileSync(candidate, randomBytes(48).toString('base64url') + '\n', { mode: 0o600 });
+    try {
+      linkSync(candidate, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(candidate);
+    }
+  }
+  const secret = readFileSync(file, 'utf8').trim();
+  if (secret.length < 32) {
+    throw new ConfigError(`Invalid configuration:\n  SECRET_KEY: unset, and the generated secret in ${file} is damaged; delete that file to generate another`);
+  }
   return secret;
 }
 
@@ -106,7 +143,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : undefined,
     paymentsSandbox: e.PAYMENTS_SANDBOX ?? !isProduction,
     redisUrl: e.REDIS_URL,
-    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN,
     webhookAllowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS ?? !isProduction,
     dpoEmail: e.DPO_EMAIL,

@@ -19,7 +19,13 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, logger: loggerOptions(config, Boolean(process.stdout.isTTY)) });
   const { database, clock } = app.deps;
 
-  if (database.kind === 'pglite') {
+  if (!config.isProduction && !process.env.PUBLIC_URL && config.host === '0.0.0.0') {
+    app.log.warn('PUBLIC_URL is not set: debtor links will point at http://0.0.0.0; set PUBLIC_URL to the address debtors reach');
+  }
+  if (config.isProduction && !process.env.PUBLIC_URL) app.log.warn('PUBLIC_URL is not set: debtor links will use http://HOST:PORT');
+
+  // The demo seed is for a new user trying Quita, never for a production database.
+  if (database.kind === 'pglite' && !config.isProduction) {
     const demo = await seedDemo({ database, clock, config });
     if (demo) {
       console.log(

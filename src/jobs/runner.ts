@@ -5,8 +5,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import type { Clock } from '../lib/clock.js';
+import { AdjustableClock, type Clock } from '../lib/clock.js';
+import { syncClock } from '../lib/clock-sync.js';
 import { idempotencyCleanupJob } from './idempotency-cleanup.js';
+import { webhookDispatcherJob } from '../modules/webhooks/webhooks.dispatcher.js';
+import { prescribeDebtsJob } from './prescribe-debts.js';
 
 export interface JobContext {
   database: Database;
@@ -22,7 +25,7 @@ export interface Job {
   run(ctx: JobContext): Promise<number>;
 }
 
-export const JOBS: Job[] = [idempotencyCleanupJob];
+export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, webhookDispatcherJob];
 
 export interface JobRunner {
   /** Runs every job once, now (tests and the admin clock use it). */
@@ -37,6 +40,7 @@ export function startJobRunner(ctx: JobContext, jobs: Job[] = JOBS, opts: { auto
 
   async function runOnce(job: Job): Promise<void> {
     try {
+      if (!ctx.config.isProduction && ctx.clock instanceof AdjustableClock) await syncClock(ctx.database.db, ctx.clock);
       const handled = await job.run(ctx);
       if (handled > 0) ctx.log.debug({ job: job.name, handled }, 'job round');
     } catch (err) {

@@ -19,6 +19,12 @@ export class AdjustableClock implements Clock {
   get adjusted(): boolean {
     return this.offsetMs !== 0;
   }
+  get offset(): number {
+    return this.offsetMs;
+  }
+  setOffset(ms: number): void {
+    this.offsetMs = ms;
+  }
 }
 
 export function today(clock: Clock, tz: string): CalendarDate {

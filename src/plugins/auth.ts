@@ -39,7 +39,8 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   await app.register(fastifyJwt, {
     secret: sha256(`creditor-api:${config.secretKey}`),
     sign: { algorithm: 'HS256', expiresIn: ACCESS_TOKEN_TTL_SECONDS, aud: AUDIENCE },
-    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE },
+    // Without requiredClaims, fast-jwt skips the checks of absent claims: no exp, no expiry.
+    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, requiredClaims: ['exp', 'aud', 'sub', 'cid'] },
   });
   app.decorateRequest('creditorId', '');
 

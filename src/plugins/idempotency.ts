@@ -18,6 +18,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler for a POST route, after authentication: `scope` names the caller. */
     idempotent(scopeOf: (request: FastifyRequest) => string): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | void>;
+    /**
+     * The same check for a route whose body is a stream (imports): call it once the body's
+     * hash is known. Answers the stored reply (and returns true) for a replay.
+     */
+    idempotencyCheck(request: FastifyRequest, reply: FastifyReply, scope: string, bodyHash: string): Promise<boolean>;
   }
 }
 
@@ -30,15 +35,14 @@ async function idempotencyPlugin(app: FastifyInstance): Promise<void> {
   const { database, clock } = app.deps;
   const db = database.db;
 
-  app.decorate('idempotent', (scopeOf: (request: FastifyRequest) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
+  /** Claims the key, or answers the stored reply; true when the reply was sent. */
+  async function check(request: FastifyRequest, reply: FastifyReply, scope: string, hash: string): Promise<boolean> {
     const raw = request.headers['idempotency-key'];
-    if (raw === undefined) return;
+    if (raw === undefined) return false;
     const key = Array.isArray(raw) ? raw[0]! : raw;
     if (key.length < 1 || key.length > 255) {
       throw errors.unprocessable('Idempotency-Key must be 1–255 characters.', [{ path: 'Idempotency-Key', message: 'must be 1–255 characters' }]);
     }
-    const scope = scopeOf(request);
-    const hash = requestHash(request);
     const now = clock.now();
     await db
       .delete(idempotencyKeys)
@@ -50,7 +54,7 @@ async function idempotencyPlugin(app: FastifyInstance): Promise<void> {
       .returning({ key: idempotencyKeys.key });
     if (claimed.length > 0) {
       request.idempotency = { scope, key };
-      return;
+      return false;
     }
     const [existing] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
     if (!existing) throw errors.conflict('A request with this Idempotency-Key is in progress; retry shortly.', 'idempotency_in_progress');
@@ -61,7 +65,14 @@ async function idempotencyPlugin(app: FastifyInstance): Promise<void> {
     const stored = existing.responseBody as { contentType: string; payload: string } | null;
     reply.header('idempotent-replayed', 'true');
     if (stored?.contentType) reply.type(stored.contentType);
-    return reply.code(existing.statusCode).send(stored?.payload ?? '');
+    await reply.code(existing.statusCode).send(stored?.payload ?? '');
+    return true;
+  }
+
+  app.decorate('idempotencyCheck', check);
+  app.decorate('idempotent', (scopeOf: (request: FastifyRequest) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.headers['idempotency-key'] === undefined) return;
+    if (await check(request, reply, scopeOf(request), requestHash(request))) return reply;
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

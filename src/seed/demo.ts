@@ -7,6 +7,7 @@ import { creditors, debts, debtors } from '../db/schema/index.js';
 import type { Clock } from '../lib/clock.js';
 import { addDays, calendarDateAt } from '../lib/dates.js';
 import { createCreditorService } from '../modules/creditors/creditors.service.js';
+import { createLinkService, DEFAULT_LINK_TTL_HOURS, linkUrl } from '../modules/portal/links.service.js';
 
 export interface DemoSeed {
   creditorName: string;
@@ -78,11 +79,14 @@ export async function seedDemo(deps: { database: Database; clock: Clock; config:
     await tx.insert(debtors).values(DEBTORS.map((d) => ({ cpf: completeCpf(d.nine) }))).onConflictDoNothing();
     await tx.insert(debts).values(rows);
   });
+  const debtorCpf = completeCpf(DEBTORS[0]!.nine);
+  const links = createLinkService({ db, clock, secretKey: config.secretKey, tz: config.tzBusiness });
+  const link = await links.create(created.creditor_id, debtorCpf, DEFAULT_LINK_TTL_HOURS);
   return {
     creditorName: 'Escola Caminho do Saber Ltda',
     clientId: created.client_id,
     clientSecret: created.client_secret,
-    debtorCpf: completeCpf(DEBTORS[0]!.nine),
-    link: null,
+    debtorCpf,
+    link: linkUrl(config.publicUrl, link.token),
   };
 }

@@ -1,4 +1,7 @@
 // The real app, on this file's own database, with a clock the test can move.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import supertest from 'supertest';
 import { buildApp } from '../../src/app.js';
@@ -21,7 +24,7 @@ export interface TestApp {
 export function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
   return loadConfig(
     { NODE_ENV: 'test', ADMIN_TOKEN, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PUBLIC_URL: 'http://quita.test', ...env },
-    { secretKey: 'test-secret-key-that-is-long-enough-0123456789', dataDir: '/nonexistent-quita-test', ...overrides },
+    { secretKey: 'test-secret-key-that-is-long-enough-0123456789', dataDir: mkdtempSync(path.join(tmpdir(), 'quita-data-')), ...overrides },
   );
 }
 

@@ -14,7 +14,7 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function createTestDatabase(): Promise<Database> {
+export async function createTestDatabase(): Promise<Database & { url?: string }> {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const tar = readFileSync(inject('pgliteTemplate'));
@@ -34,6 +34,7 @@ export async function createTestDatabase(): Promise<Database> {
   const close = database.close;
   return {
     ...database,
+    url: withDatabase(url, name),
     close: async () => {
       await close();
       const dropper = new pg.Client({ connectionString: url });

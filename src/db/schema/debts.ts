@@ -1,9 +1,13 @@
 import { sql } from 'drizzle-orm';
-import { check, date, index, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, date, index, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { cents, createdAt, instant } from './columns.js';
 import { creditors } from './creditors.js';
 
-/** A person, by CPF: the identity a debtor link is opened with. Contact data stays per creditor, on the debts. */
+/**
+ * A person, by CPF: the identity a debtor link is opened with. Written when a link is
+ * made, not on import (intake stays a single set-based write). Contact data stays per
+ * creditor, on the debts, so one creditor never overwrites what another sent.
+ */
 export const debtors = pgTable('debtors', {
   cpf: text('cpf').primaryKey(),
   createdAt: createdAt(),
@@ -12,13 +16,17 @@ export const debtors = pgTable('debtors', {
 export const DEBT_STATUSES = ['open', 'in_agreement', 'settled', 'withdrawn', 'prescribed'] as const;
 export type DebtStatus = (typeof DEBT_STATUSES)[number];
 
+/**
+ * Keyed by (creditor_id, id): `id` grows with each insert, so the primary key also serves
+ * "newest first" pagination within a creditor, and tenant-scoped foreign keys can name both.
+ */
 export const debts = pgTable(
   'debts',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
     creditorId: uuid('creditor_id')
       .notNull()
       .references(() => creditors.id),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
     externalId: text('external_id').notNull(),
     cpf: text('cpf').notNull(),
     name: text('name').notNull(),
@@ -34,9 +42,9 @@ export const debts = pgTable(
     updatedAt: instant('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ columns: [t.creditorId, t.id] }),
     unique('debts_creditor_external_id_key').on(t.creditorId, t.externalId),
     index('debts_creditor_cpf_idx').on(t.creditorId, t.cpf),
-    index('debts_creditor_created_idx').on(t.creditorId, t.createdAt, t.id),
     check('debts_amount_positive', sql`${t.amountCents} > 0`),
     check('debts_credited_range', sql`${t.creditedCents} >= 0 AND ${t.creditedCents} <= ${t.amountCents}`),
     check('debts_status_valid', sql`${t.status} IN ('open', 'in_agreement', 'settled', 'withdrawn', 'prescribed')`),

@@ -2,3 +2,8 @@ export * from './creditors.js';
 export * from './policies.js';
 export * from './debts.js';
 export * from './idempotency.js';
+export * from './imports.js';
+export * from './settings.js';
+export * from './webhooks.js';
+export * from './portal.js';
+export * from './agreements.js';

@@ -1,6 +1,7 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { creditorCredentials, creditors } from '../../db/schema/index.js';
+import type { Cursor } from '../../lib/pagination.js';
 
 export type CreditorRow = typeof creditors.$inferSelect;
 export type NewCreditorRow = typeof creditors.$inferInsert;
@@ -19,7 +20,7 @@ export function createCreditorRepository(db: Executor) {
       const [row] = await db.update(creditors).set({ ...values, updatedAt: sql`now()` }).where(eq(creditors.id, id)).returning();
       return row;
     },
-    async insertCredential(row: { clientId: string; creditorId: string; secretHash: string }): Promise<void> {
+    async insertCredential(row: { clientId: string; creditorId: string; secretHash: string; createdAt: Date }): Promise<void> {
       await db.insert(creditorCredentials).values(row);
     },
     async findLiveCredential(clientId: string) {
@@ -29,8 +30,20 @@ export function createCreditorRepository(db: Executor) {
         .where(and(eq(creditorCredentials.clientId, clientId), isNull(creditorCredentials.revokedAt)));
       return row;
     },
-    async listCredentials(creditorId: string) {
-      return db.select().from(creditorCredentials).where(eq(creditorCredentials.creditorId, creditorId)).orderBy(asc(creditorCredentials.createdAt));
+    /** Newest first, `limit + 1` rows after the cursor (the client id breaks ties). */
+    async listCredentials(creditorId: string, limit: number, cursor: Cursor | undefined) {
+      const { createdAt, clientId } = creditorCredentials;
+      return db
+        .select()
+        .from(creditorCredentials)
+        .where(
+          and(
+            eq(creditorCredentials.creditorId, creditorId),
+            cursor ? or(lt(createdAt, cursor.createdAt), and(eq(createdAt, cursor.createdAt), lt(clientId, cursor.id))) : undefined,
+          ),
+        )
+        .orderBy(desc(createdAt), desc(clientId))
+        .limit(limit + 1);
     },
     /** Live credentials of a creditor, locked, so two revocations cannot both take the last two. */
     async lockLiveCredentials(creditorId: string) {

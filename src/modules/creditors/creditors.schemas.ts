@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listSchema, pageQuerySchema } from '../../lib/pagination.js';
 import { UF, phoneField, postalCodeField, taxDocumentField, text } from '../../lib/zod-fields.js';
 
 export const addressSchema = z.strictObject({
@@ -26,6 +27,9 @@ export type CreateCreditorInput = z.output<typeof createCreditorBody>;
 export const profileBody = z.strictObject(profileFields);
 export type ProfileInput = z.output<typeof profileBody>;
 
+/** For a POST that takes no input: nothing, or an empty object (unknown fields are refused). */
+export const noBody = z.strictObject({}).nullish();
+
 export const credentialsResponse = z.object({ client_id: z.string(), client_secret: z.string() });
 
 export const createdCreditorResponse = z.object({
@@ -45,9 +49,8 @@ export const profileResponse = z.object({
   financial_institution: z.boolean(),
 });
 
-export const credentialListResponse = z.object({
-  data: z.array(z.object({ client_id: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })),
-});
+export const credentialListResponse = listSchema(z.object({ client_id: z.string(), created_at: z.string(), revoked_at: z.string().nullable() }));
+export const credentialListQuery = z.object(pageQuerySchema);
 
 export const tokenBody = z.strictObject({
   grant_type: z.literal('client_credentials').optional(),

@@ -2,6 +2,7 @@ import type { Db } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import { errors } from '../../lib/errors.js';
 import { newId, randomToken, safeEqual, sha256 } from '../../lib/ids.js';
+import { decodeCursor, page } from '../../lib/pagination.js';
 import { createCreditorRepository, type CreditorRow } from './creditors.repository.js';
 import type { CreateCreditorInput, ProfileInput } from './creditors.schemas.js';
 
@@ -48,7 +49,7 @@ export function createCreditorService(deps: { db: Db; clock: Clock }) {
         const created = await repo.insert({ id: newId(), ...profileColumns(input), financialInstitution: input.financial_institution, createdAt: now, updatedAt: now });
         if (!created) throw errors.conflict('A creditor with this document already exists.', 'creditor_exists');
         const credential = newCredential();
-        await repo.insertCredential({ clientId: credential.clientId, creditorId: created.id, secretHash: credential.secretHash });
+        await repo.insertCredential({ clientId: credential.clientId, creditorId: created.id, secretHash: credential.secretHash, createdAt: now });
         return { creditor_id: created.id, client_id: credential.clientId, client_secret: credential.clientSecret };
       });
     },
@@ -83,15 +84,17 @@ export function createCreditorService(deps: { db: Db; clock: Clock }) {
 
     async addCredential(creditorId: string) {
       const credential = newCredential();
-      await createCreditorRepository(db).insertCredential({ clientId: credential.clientId, creditorId, secretHash: credential.secretHash });
+      await createCreditorRepository(db).insertCredential({ clientId: credential.clientId, creditorId, secretHash: credential.secretHash, createdAt: clock.now() });
       return { client_id: credential.clientId, client_secret: credential.clientSecret };
     },
 
-    async listCredentials(creditorId: string) {
-      const rows = await createCreditorRepository(db).listCredentials(creditorId);
-      return {
-        data: rows.map((r) => ({ client_id: r.clientId, created_at: r.createdAt.toISOString(), revoked_at: r.revokedAt?.toISOString() ?? null })),
-      };
+    async listCredentials(creditorId: string, query: { limit: number; cursor?: string }) {
+      const rows = await createCreditorRepository(db).listCredentials(creditorId, query.limit, decodeCursor(query.cursor));
+      return page(
+        rows.map((r) => ({ ...r, id: r.clientId })),
+        query.limit,
+        (r) => ({ client_id: r.clientId, created_at: r.createdAt.toISOString(), revoked_at: r.revokedAt?.toISOString() ?? null }),
+      );
     },
 
     async revokeCredential(creditorId: string, clientId: string): Promise<void> {

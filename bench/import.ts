@@ -1,0 +1,187 @@
+// npm run bench:import — a 1,000,000-row Excel-style CSV through POST /api/v1/imports on
+// PostgreSQL, beside `psql \copy` of the same file into a table with the keys any debts
+// table needs (the physical baseline) and into a bare table, in the same run; then the
+// same import on PGlite for information. Prints times, ratios and the server's peak RSS.
+//   ROWS=200000 npm run bench:import      (a smaller file)
+//   BENCH_DATABASE_URL=postgres://…       (default postgres://postgres@127.0.0.1:5432/test)
+import { spawn, execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import iconv from 'iconv-lite';
+import pg from 'pg';
+
+const ROWS = Number(process.env.ROWS ?? 1_000_000);
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const DATA = path.join(ROOT, 'bench', '.data');
+const FILE = path.join(DATA, `carteira-${ROWS}.csv`);
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+function cpf(n: number): string {
+  const digits = String(100_000_000 + (n % 899_999_999)).slice(0, 9).split('').map(Number);
+  for (const len of [9, 10]) {
+    let sum = 0;
+    for (let i = 0; i < len; i++) sum += digits[i]! * (len + 1 - i);
+    const rest = sum % 11;
+    digits.push(rest < 2 ? 0 : 11 - rest);
+  }
+  const s = digits.join('');
+  return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
+}
+
+const NAMES = ['João Conceição', 'Maria Aparecida', 'José Antônio', 'Ana Lúcia', 'Antônio Gonçalves', 'Francisca Araújo', 'Luís Inácio', 'Márcia Simões'];
+
+function generate(): void {
+  if (existsSync(FILE)) return;
+  mkdirSync(DATA, { recursive: true });
+  const fd = openSync(FILE, 'w');
+  writeSync(fd, iconv.encode('Código;CPF;Nome;Valor;Vencimento;Descrição\r\n', 'win1252'));
+  let buf = '';
+  const now = new Date();
+  for (let i = 1; i <= ROWS; i++) {
+    const cents = 1000 + ((i * 7919) % 2_000_000);
+    const reais = Math.floor(cents / 100).toLocaleString('pt-BR');
+    const daysAgo = 1 + ((i * 104_729) % 1500);
+    const d = new Date(now.getTime() - daysAgo * 86_400_000);
+    const due = `${String(d.getUTCDate()).padStart(2, '0')}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${d.getUTCFullYear()}`;
+    buf += `C${String(i).padStart(8, '0')};${cpf(i * 37)};${NAMES[i % NAMES.length]} ${i % 997};${reais},${String(cents % 100).padStart(2, '0')};${due};Parcela ${i % 12 + 1} do carnê\r\n`;
+    if (buf.length > 1 << 20) {
+      writeSync(fd, iconv.encode(buf, 'win1252'));
+      buf = '';
+    }
+  }
+  writeSync(fd, iconv.encode(buf, 'win1252'));
+  closeSync(fd);
+}
+
+function withDb(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: BASE_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+function psqlCopy(url: string, sql: string, copy: string): number {
+  execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { stdio: 'pipe' });
+  const started = process.hrtime.bigint();
+  execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', copy], { stdio: 'pipe' });
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function quitaImport(label: string, env: Record<string, string>): Promise<{ seconds: number; rssMb: number; result: Record<string, unknown> }> {
+  const port = 3900 + Math.floor(Math.random() * 90);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'quita-bench-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
+    env: { ...process.env, NODE_ENV: 'production', SECRET_KEY: randomBytes(32).toString('hex'), ADMIN_TOKEN, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', PAYMENTS_SANDBOX: 'true', ...env },
+    stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${base}/readyz`, 60_000);
+    const created = await (await fetch(`${base}/api/v1/admin/creditors`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Bench Ltda', document: '11222333000181', address: { street: 'Rua A, 1', city: 'São Paulo', state: 'SP', postal_code: '01310100' }, email: 'bench@example.com' }),
+    })).json() as { client_id: string; client_secret: string };
+    const { access_token } = await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret }) })).json() as { access_token: string };
+    const auth = { authorization: `Bearer ${access_token}` };
+    const started = process.hrtime.bigint();
+    const res = await fetch(`${base}/api/v1/imports`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/csv', 'content-length': String(statSync(FILE).size) },
+      body: createReadStream(FILE) as never,
+      duplex: 'half',
+    } as RequestInit);
+    if (res.status !== 202) throw new Error(`POST /api/v1/imports answered ${res.status}: ${await res.text()}`);
+    const { id } = await res.json() as { id: string };
+    let result: Record<string, unknown>;
+    for (;;) {
+      result = await (await fetch(`${base}/api/v1/imports/${id}`, { headers: auth })).json() as Record<string, unknown>;
+      if (result.status !== 'processing') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rssMb = peakRssMb(child.pid!);
+    delete result.errors;
+    console.log(`  ${label}: ${seconds.toFixed(2)} s, ${result.rows_imported} imported, ${result.rows_rejected} rejected, peak RSS ${rssMb.toFixed(0)} MB`);
+    return { seconds, rssMb, result };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:import — ${ROWS.toLocaleString('en')} rows; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${new Date().toISOString()}`);
+  generate();
+  console.log(`  file: ${(statSync(FILE).size / 2 ** 20).toFixed(1)} MiB, Windows-1252, ';', decimal comma, DD/MM/YYYY`);
+  if (!existsSync(path.join(ROOT, 'dist/src/server.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+
+  const db = `quita_bench_${randomBytes(3).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${db}`));
+  const url = withDb(BASE_URL, db);
+  try {
+    const copyOpts = `WITH (FORMAT csv, HEADER true, DELIMITER ';', ENCODING 'WIN1252')`;
+    const cols = '(external_id, cpf, name, amount, due_date, description)';
+    const bare = psqlCopy(url, 'CREATE TABLE bare (external_id text, cpf text, name text, amount text, due_date text, description text)', `\\copy bare ${cols} FROM '${FILE}' ${copyOpts}`);
+    const indexed = psqlCopy(
+      url,
+      'CREATE TABLE keyed (id bigserial PRIMARY KEY, external_id text UNIQUE, cpf text, name text, amount text, due_date text, description text); CREATE INDEX ON keyed (cpf)',
+      `\\copy keyed ${cols} FROM '${FILE}' ${copyOpts}`,
+    );
+    console.log(`  psql \\copy, bare table:          ${bare.toFixed(2)} s`);
+    console.log(`  psql \\copy, pk + unique + index: ${indexed.toFixed(2)} s   (the baseline)`);
+    await admin((c) => c.query(`DROP TABLE IF EXISTS bare, keyed`).catch(() => {}));
+
+    const quita = await quitaImport('Quita on PostgreSQL', { DATABASE_URL: url });
+    const ratio = quita.seconds / indexed;
+    console.log(`  ratio Quita / indexed copy: ${ratio.toFixed(2)}×  (target ≤ 1.5×)   peak RSS ${quita.rssMb.toFixed(0)} MB (target < 256 MB)`);
+
+    let pglite: { seconds: number; rssMb: number } | undefined;
+    if (process.env.SKIP_PGLITE !== '1') pglite = await quitaImport('Quita on PGlite (for information)', {});
+
+    const summary = { rows: ROWS, bare_copy_s: bare, indexed_copy_s: indexed, quita_pg_s: quita.seconds, ratio, quita_pg_peak_rss_mb: quita.rssMb, quita_pglite_s: pglite?.seconds, quita_pglite_peak_rss_mb: pglite?.rssMb };
+    if (process.argv.includes('--json')) console.log(JSON.stringify(summary));
+    writeFileSync(path.join(DATA, 'import-last.json'), JSON.stringify({ ...summary, date: new Date().toISOString(), cores: os.cpus().length }, null, 2));
+  } finally {
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`));
+  }
+}
+
+await main();

@@ -1,0 +1,440 @@
+// Portfolio CSV intake, the pure part: bytes in, validated rows and row errors out.
+// Streaming end to end: memory stays flat whatever the file's size (the only thing that
+// grows is the set of external_ids already seen, needed to reject repeats).
+//
+//   bytes ─ StickyDecoder (encoding, BOM, not-a-CSV) ─ UTF-8 bytes
+//         ─ header sniffing (delimiter) ─ csv-parse ─ header mapping ─ DebtRules per row
+//
+// Decisions where the contract is silent (kept in docs):
+// - `line` is the spreadsheet row: the header is 1; each record counts one however many
+//   physical lines its quoted fields span; a blank line between records counts as a row
+//   too (Excel shows it as an empty row), blank lines before the header do not.
+// - A record whose cells are all empty (`;;;;`, as Excel writes formatted empty rows) is
+//   skipped silently, but counts as a row for the numbering. It is neither imported nor
+//   rejected.
+// - A record with fewer cells than the header: a missing required cell is an error on that
+//   column ("campo ausente…"), missing optional cells are empty. A record with more cells
+//   than the header: ignored if the extra cells are empty, else the row is rejected with one
+//   error of column null (a value probably held the delimiter without quotes).
+// - Quotes are relaxed: a `"` inside an unquoted value is kept as a character. An opening
+//   quote never closed, or a record over 100,000 characters, fails the whole file with the
+//   row where the record began: nothing after it could be read reliably.
+// - A repeated external_id (exact, after trimming) is rejected with the row of its first
+//   appearance, whether or not that row was accepted (nor whether the later row has other
+//   errors). The ids are kept off-heap in an IdRegistry: about 30 MB for a million ids.
+import { Buffer } from 'node:buffer';
+import { Parser, type CsvError, type Info } from 'csv-parse';
+import type { CalendarDate } from '../../lib/dates.js';
+import { CsvFileError } from './csv-file-error.js';
+import { MESSAGES, StickyDecoder, type DetectedEncoding } from './decode.js';
+import { createDebtRules, type ColumnError, type DebtCells, type DebtRow, type DebtRules } from './debt-row.js';
+import { IdRegistry } from './id-registry.js';
+import { detectDelimiter, mapHeader, type ColumnIndex, type Delimiter, type HeaderMapping } from './headers.js';
+
+export { CsvFileError } from './csv-file-error.js';
+
+export type CsvEvent =
+  | { type: 'row'; line: number; row: DebtRow }
+  | { type: 'rejected'; line: number; errors: ColumnError[] };
+
+export interface CsvSummary {
+  encoding: DetectedEncoding;
+  bom: boolean;
+  delimiter: Delimiter | null;
+  /** Rows accepted. */
+  rows: number;
+  /** Rows rejected. */
+  rejected: number;
+  /** The last spreadsheet row read (1 = only the header). */
+  lastLine: number;
+}
+
+export interface CsvReadOptions {
+  /** Today on the business calendar: prescription is counted from it. */
+  today: CalendarDate;
+}
+
+/** Longest record accepted before the file is declared unreadable (characters). */
+export const MAX_RECORD_CHARS = 100_000;
+/** Longest header line looked for before giving up (bytes). */
+const MAX_HEADER_BYTES = 64 * 1024;
+/** Input chunks are cut to this size, so one `write` never produces a huge batch of events. */
+const SLICE_BYTES = 64 * 1024;
+
+// csv-parse's streaming `Parser` wraps a synchronous core (`api.parse(buf, end, push,
+// close)`) that calls `push` for each record as it is parsed, while `parser.info` is current.
+// Driving that core directly keeps records, line counts and our own state in step, with no
+// stream buffering between them (and is ~10 % faster than reading the Transform).
+interface CsvParseCore {
+  parse(buf: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void): CsvError | undefined;
+}
+
+function parseCore(parser: Parser): CsvParseCore {
+  const api = (parser as unknown as { api?: CsvParseCore }).api;
+  if (api === undefined || typeof api.parse !== 'function') {
+    throw new Error('csv-parse: the Parser has no synchronous core (api.parse); check the csv-parse version');
+  }
+  return api;
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const SEMICOLON = 0x3b;
+const COMMA = 0x2c;
+
+function extraCellsEmpty(record: readonly string[], from: number): boolean {
+  for (let i = from; i < record.length; i++) if (record[i]!.trim() !== '') return false;
+  return true;
+}
+
+function allCellsEmpty(record: readonly string[]): boolean {
+  for (let i = 0; i < record.length; i++) if (record[i]!.trim() !== '') return false;
+  return true;
+}
+
+/**
+ * The push-style engine: `write` bytes, `end`, and `take` the events produced so far. Every
+ * method may throw CsvFileError; after that the instance is unusable. A header-level problem
+ * is thrown before any event is produced; "no data rows" is thrown by `end`.
+ */
+export class DebtCsvParser {
+  private readonly rules: DebtRules;
+  private readonly decoder = new StickyDecoder();
+  private readonly sink = (utf8: Buffer): void => this.onText(utf8);
+  private events: CsvEvent[] = [];
+
+  // header sniffing, before the parser exists
+  private headBuffers: Buffer[] = [];
+  private headBytes = 0;
+  private headScanned = 0;
+  private headInQuotes = false;
+  private headPrevious = -1;
+  private headStart = -1;
+  private headEnd = -1;
+
+  private parser: Parser | null = null;
+  private core: CsvParseCore | null = null;
+  private info: Info | null = null;
+  private readonly push = (record: string[]): void => this.onRecord(record);
+  private readonly close = (): void => {};
+
+  private delimiter: Delimiter | null = null;
+  private header: HeaderMapping | null = null;
+  private index: ColumnIndex | null = null;
+  private headerRecord = 1;
+  private headerEmptyLines = 0;
+  private dataRecords = 0;
+  private accepted = 0;
+  private rejectedCount = 0;
+  private lastLine = 0;
+  private readonly ids = new IdRegistry();
+  private failed = false;
+  private ended = false;
+
+  constructor(options: CsvReadOptions) {
+    this.rules = createDebtRules(options.today);
+  }
+
+  write(chunk: Uint8Array): void {
+    this.guard();
+    try {
+      for (let offset = 0; offset < chunk.length; offset += SLICE_BYTES) {
+        const slice = chunk.length <= SLICE_BYTES ? chunk : chunk.subarray(offset, offset + SLICE_BYTES);
+        this.decoder.write(slice, this.sink);
+      }
+    } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  end(): void {
+    this.guard();
+    this.ended = true;
+    try {
+      this.decoder.end(this.sink);
+      if (this.decoder.empty) throw new CsvFileError('empty', 'o arquivo está vazio');
+      if (this.parser === null) this.startParser();
+      const error = this.core!.parse(undefined, true, this.push, this.close);
+      if (error) throw this.syntaxError(error);
+      if (this.header === null) throw new CsvFileError('empty', 'o arquivo está vazio: não há cabeçalho nem linhas');
+      if (this.dataRecords === 0) {
+        throw new CsvFileError('no_rows', 'o arquivo não tem linhas de dados: só o cabeçalho; inclua uma dívida por linha abaixo dele', null);
+      }
+    } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  /** The events produced since the last call. */
+  take(): CsvEvent[] {
+    const events = this.events;
+    this.events = [];
+    return events;
+  }
+
+  /** How many events are waiting to be taken. */
+  get pending(): number {
+    return this.events.length;
+  }
+
+  summary(): CsvSummary {
+    return {
+      encoding: this.decoder.encoding,
+      bom: this.decoder.bom,
+      delimiter: this.delimiter,
+      rows: this.accepted,
+      rejected: this.rejectedCount,
+      lastLine: this.lastLine,
+    };
+  }
+
+  private guard(): void {
+    if (this.failed) throw new Error('DebtCsvParser: used after a CsvFileError');
+    if (this.ended) throw new Error('DebtCsvParser: used after end()');
+  }
+
+  private fail(error: unknown): unknown {
+    this.failed = true;
+    this.events = [];
+    if (error instanceof CsvFileError && error.code === 'invalid_utf8') {
+      const line = this.header === null ? 1 : this.currentLine() + 1;
+      return new CsvFileError('invalid_utf8', MESSAGES.invalidUtf8(line), line);
+    }
+    return error;
+  }
+
+  /** The spreadsheet row of the last record the parser completed. */
+  private currentLine(): number {
+    const info = this.info!;
+    return 1 + (info.records - this.headerRecord) + (info.empty_lines - this.headerEmptyLines);
+  }
+
+  private onText(utf8: Buffer): void {
+    if (this.core !== null) {
+      const error = this.core.parse(utf8, false, this.push, this.close);
+      if (error) throw this.syntaxError(error);
+      return;
+    }
+    this.headBuffers.push(utf8);
+    this.headBytes += utf8.length;
+    if (this.scanHeader(utf8)) this.startParser();
+    else if (this.headBytes > MAX_HEADER_BYTES) {
+      throw new CsvFileError('header', 'cabeçalho não encontrado: a primeira linha do arquivo tem mais de 64 KB; o arquivo é mesmo um CSV?', 1);
+    }
+  }
+
+  /** Scans for the end of the header line (outside quotes); true once found. */
+  private scanHeader(chunk: Buffer): boolean {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      const at = this.headScanned + i;
+      if (this.headStart === -1) {
+        if (b === NEWLINE || b === CR || b === 0x20 || b === 0x09) continue; // blank lines before the header
+        this.headStart = at;
+      }
+      const previous = this.headPrevious;
+      this.headPrevious = b;
+      if (b === QUOTE) {
+        // as csv-parse with relax_quotes: a quote opens a quoted value only at the start of
+        // a value (or right after a closing quote: `""` is an escaped quote)
+        if (this.headInQuotes) this.headInQuotes = false;
+        else if (at === this.headStart || previous === SEMICOLON || previous === COMMA || previous === QUOTE) this.headInQuotes = true;
+      } else if ((b === NEWLINE || b === CR) && !this.headInQuotes) {
+        this.headEnd = at;
+        this.headScanned += chunk.length;
+        return true;
+      }
+    }
+    this.headScanned += chunk.length;
+    return false;
+  }
+
+  private startParser(): void {
+    const head = Buffer.concat(this.headBuffers);
+    this.headBuffers = [];
+    const start = this.headStart === -1 ? head.length : this.headStart;
+    const end = this.headEnd === -1 ? head.length : this.headEnd;
+    this.delimiter = detectDelimiter(head.subarray(start, end).toString('utf8'));
+    // Line endings: those of the header line, plus a lone LF after a CRLF header (a file
+    // edited by hand after Excel saved it). Each extra candidate costs csv-parse a few %.
+    let recordDelimiter: string[];
+    if (this.headEnd === -1 || (head[end] === CR && end + 1 >= head.length)) recordDelimiter = ['\r\n', '\n', '\r'];
+    else if (head[end] === NEWLINE) recordDelimiter = ['\n'];
+    else if (head[end + 1] === NEWLINE) recordDelimiter = ['\r\n', '\n'];
+    else recordDelimiter = ['\r'];
+    this.parser = new Parser({
+      delimiter: this.delimiter,
+      bom: false,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      record_delimiter: recordDelimiter,
+      max_record_size: MAX_RECORD_CHARS,
+    });
+    this.core = parseCore(this.parser);
+    this.info = this.parser.info;
+    if (head.length > 0) {
+      const error = this.core.parse(head, false, this.push, this.close);
+      if (error) throw this.syntaxError(error);
+    }
+  }
+
+  private syntaxError(error: CsvError): CsvFileError {
+    if (error instanceof CsvFileError) return error;
+    const line = this.header === null ? 1 : this.currentLine() + 1;
+    switch (error.code) {
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return new CsvFileError(
+          'syntax',
+          `aspas não fechadas: o valor que começa na linha ${line} abre aspas (") e o arquivo termina sem fechá-las; nada depois dele pôde ser lido`,
+          line,
+        );
+      case 'CSV_MAX_RECORD_SIZE':
+        return new CsvFileError(
+          'syntax',
+          `a linha ${line} passa de ${MAX_RECORD_CHARS.toLocaleString('pt-BR')} caracteres: provavelmente aspas (") abertas e não fechadas; nada depois dela pôde ser lido`,
+          line,
+        );
+      default:
+        return new CsvFileError('syntax', `o arquivo não pôde ser lido como CSV a partir da linha ${line} (${error.code})`, line);
+    }
+  }
+
+  private onRecord(record: string[]): void {
+    if (this.header === null) {
+      if (allCellsEmpty(record)) return; // blank lines before the header
+      this.header = mapHeader(record, this.delimiter!);
+      this.index = this.header.index;
+      this.headerRecord = this.info!.records;
+      this.headerEmptyLines = this.info!.empty_lines;
+      this.lastLine = 1;
+      return;
+    }
+    const line = this.currentLine();
+    this.lastLine = line;
+    if (allCellsEmpty(record)) return;
+    this.dataRecords++;
+
+    const width = this.header.width;
+    const index = this.index!;
+    if (record.length > width && !extraCellsEmpty(record, width)) {
+      this.claim(record[index.external_id], line);
+      this.reject(line, [
+        {
+          column: null,
+          message: `a linha tem ${record.length} campos, mas o cabeçalho tem ${width}: algum valor contém o separador "${this.delimiter}" sem estar entre aspas?`,
+        },
+      ]);
+      return;
+    }
+    const cells: DebtCells = {
+      external_id: record[index.external_id],
+      cpf: record[index.cpf],
+      name: record[index.name],
+      email: index.email === -1 ? undefined : record[index.email],
+      phone: index.phone === -1 ? undefined : record[index.phone],
+      amount: record[index.amount],
+      due_date: record[index.due_date],
+      description: index.description === -1 ? undefined : record[index.description],
+    };
+    const absent = record.length < width ? `campo ausente: a linha tem ${record.length} campos, mas o cabeçalho tem ${width}` : undefined;
+    const result = this.rules.checkCells(cells, absent);
+    const first = result.ok ? this.ids.claim(result.row.external_id, line) : this.claim(cells.external_id, line);
+    if (first !== 0) {
+      const duplicate: ColumnError = { column: 'external_id', message: `external_id repetido: já aparece na linha ${first}` };
+      if (result.ok) this.reject(line, [duplicate]);
+      else this.reject(line, result.errors[0]?.column === 'external_id' ? result.errors : [duplicate, ...result.errors]);
+    } else if (result.ok) {
+      this.accepted++;
+      this.events.push({ type: 'row', line, row: result.row });
+    } else {
+      this.reject(line, result.errors);
+    }
+  }
+
+  /**
+   * The line where this row's id first appeared (0 if new, and then recorded), for any
+   * row whose trimmed id is a usable key, valid or not.
+   */
+  private claim(rawId: string | undefined, line: number): number {
+    const id = rawId?.trim();
+    return id && id.length <= 64 ? this.ids.claim(id, line) : 0;
+  }
+
+  private reject(line: number, errors: ColumnError[]): void {
+    this.rejectedCount++;
+    this.events.push({ type: 'rejected', line, errors });
+  }
+}
+
+export type CsvInput = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+/** The input chunk as bytes, cut into slices of at most SLICE_BYTES (a caller may hand us a whole file at once). */
+function* slicesOf(chunk: Uint8Array | string): Generator<Uint8Array> {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  if (bytes.length <= SLICE_BYTES) yield bytes;
+  else for (let offset = 0; offset < bytes.length; offset += SLICE_BYTES) yield bytes.subarray(offset, offset + SLICE_BYTES);
+}
+
+/**
+ * Reads a portfolio CSV: one event per data row, in file order. Throws CsvFileError for a
+ * whole-file problem: the header-level ones (not a CSV, encoding, missing or repeated
+ * columns) before the first event, "no data rows" at the end. Returns a summary.
+ * Pulls input only as fast as the consumer takes events (a Readable is paused meanwhile).
+ */
+export async function* readDebtCsv(input: CsvInput, options: CsvReadOptions): AsyncGenerator<CsvEvent, CsvSummary, undefined> {
+  const engine = new DebtCsvParser(options);
+  for await (const chunk of input) {
+    for (const slice of slicesOf(chunk)) {
+      engine.write(slice);
+      for (const event of engine.take()) yield event;
+    }
+  }
+  engine.end();
+  for (const event of engine.take()) yield event;
+  return engine.summary();
+}
+
+export interface CsvBatch {
+  rows: Array<Extract<CsvEvent, { type: 'row' }>>;
+  rejected: Array<Extract<CsvEvent, { type: 'rejected' }>>;
+}
+
+/**
+ * The same, in batches of up to `batchSize` events, rows and rejections together (default
+ * 5,000), ready for a COPY. The last batch may be smaller. Throws like `readDebtCsv`; "no
+ * data rows" comes instead of a last batch.
+ */
+export async function* readDebtCsvBatches(
+  input: CsvInput,
+  options: CsvReadOptions & { batchSize?: number },
+): AsyncGenerator<CsvBatch, CsvSummary, undefined> {
+  const batchSize = Math.max(1, options.batchSize ?? 5000);
+  const engine = new DebtCsvParser(options);
+  let batch: CsvBatch = { rows: [], rejected: [] };
+  let size = 0;
+  const add = (events: CsvEvent[]): CsvBatch[] => {
+    const full: CsvBatch[] = [];
+    for (const event of events) {
+      if (event.type === 'row') batch.rows.push(event);
+      else batch.rejected.push(event);
+      if (++size >= batchSize) {
+        full.push(batch);
+        batch = { rows: [], rejected: [] };
+        size = 0;
+      }
+    }
+    return full;
+  };
+  for await (const chunk of input) {
+    for (const slice of slicesOf(chunk)) {
+      engine.write(slice);
+      for (const full of add(engine.take())) yield full;
+    }
+  }
+  engine.end();
+  for (const full of add(engine.take())) yield full;
+  if (size > 0) yield batch;
+  return engine.summary();
+}

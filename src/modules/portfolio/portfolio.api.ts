@@ -1,0 +1,147 @@
+import { Readable } from 'node:stream';
+import fastifyMultipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errors } from '../../lib/errors.js';
+import { sha256 } from '../../lib/ids.js';
+import { createDebtService } from './debts.service.js';
+import { createImportService, MAX_UPLOAD_BYTES, type ImportHooks } from './imports.service.js';
+import {
+  debtBatchBody,
+  debtBatchResult,
+  debtJson,
+  debtList,
+  debtListQuery,
+  externalIdParams,
+  importAccepted,
+  importDetail,
+  importList,
+  importQuery,
+  listQuery,
+  withdrawBody,
+} from './portfolio.schemas.js';
+
+const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/vnd.ms-excel', 'application/octet-stream'];
+
+export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportHooks } = {}): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const { database, clock, config } = app.deps;
+  const imports = createImportService({ database, clock, config, log: app.log, hooks: opts.hooks });
+  const debts = createDebtService({ database, clock, config });
+  const security = [{ bearer: [] }];
+  const auth = [app.authenticateCreditor];
+  const scope = (request: FastifyRequest) => `creditor:${request.creditorId}`;
+
+
+  app.addHook('onReady', async () => {
+    // Imports left `processing` by a previous process: on an embedded database every one
+    // of them is orphaned; on PostgreSQL only those whose heartbeat went stale.
+    await imports.recover({ all: database.kind === 'pglite' });
+    if (database.kind === 'postgres') {
+      const timer = setInterval(() => void imports.recover().catch(() => {}), 60_000);
+      timer.unref();
+      app.addHook('onClose', async () => clearInterval(timer));
+    }
+  });
+  app.addHook('preClose', async () => imports.stop());
+
+  // Uploads stream, in a scope of their own so that CSV bodies reach no other route: a raw
+  // CSV body is handed over unread; multipart is read by @fastify/multipart.
+  await app.register(async (uploads) => {
+    uploads.addContentTypeParser(CSV_TYPES, { bodyLimit: MAX_UPLOAD_BYTES }, (_request, payload, done) => done(null, payload));
+    await uploads.register(fastifyMultipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });
+    uploads.withTypeProvider<ZodTypeProvider>().post('/api/v1/imports', {
+      preHandler: auth,
+      bodyLimit: MAX_UPLOAD_BYTES,
+      schema: {
+        tags: ['portfolio'],
+        summary: 'Upload a portfolio CSV (multipart field `file`, or a raw text/csv body); checked and loaded in the background',
+        security,
+        querystring: importQuery,
+        consumes: ['multipart/form-data', 'text/csv'],
+        response: { 202: importAccepted },
+      },
+      handler: async (request, reply) => {
+        let source: Readable;
+        let fileName: string | undefined;
+        if (request.isMultipart()) {
+          const part = await request.file();
+          if (!part) throw errors.unprocessable('The multipart upload has no file.', [{ path: 'file', message: 'required' }]);
+          if (part.fieldname !== 'file') throw errors.unprocessable('The CSV must be sent in the multipart field `file`.', [{ path: part.fieldname, message: 'expected the field `file`' }]);
+          source = part.file;
+          fileName = part.filename;
+        } else if (request.body instanceof Readable) {
+          source = request.body;
+        } else {
+          throw errors.unsupportedMediaType('Send the CSV as multipart/form-data (field `file`) or as a text/csv body.');
+        }
+        const upload = await imports.receive(source);
+        if ((source as Readable & { truncated?: boolean }).truncated) {
+          imports.discard(upload.id);
+          throw errors.payloadTooLarge(`The file is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; split it.`);
+        }
+        const replayed = await app.idempotencyCheck(request, reply, scope(request), sha256(`${request.url}\n${upload.sha256}`));
+        if (replayed) {
+          imports.discard(upload.id);
+          return reply;
+        }
+        const row = await imports.start(request.creditorId, upload, { dryRun: request.query.dry_run, fileName });
+        reply.header('location', `/api/v1/imports/${row.id}`);
+        return reply.code(202).send({ id: row.id, status: 'processing' as const });
+      },
+    });
+  });
+
+  api.get('/api/v1/imports', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'List imports, newest first', security, querystring: listQuery, response: { 200: importList } },
+    handler: async (request) => imports.list(request.creditorId, request.query),
+  });
+
+  api.get('/api/v1/imports/:id', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'One import, with its counts and first 1,000 errors', security, params: z.object({ id: z.uuid() }), response: { 200: importDetail } },
+    handler: async (request) => imports.get(request.creditorId, request.params.id),
+  });
+
+  api.get('/api/v1/imports/:id/errors.csv', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'Every rejected row: UTF-8 with BOM, `;`-separated (opens in Excel pt-BR)', security, params: z.object({ id: z.uuid() }), produces: ['text/csv'] },
+    handler: async (request, reply) => {
+      const lines = imports.errorsCsv(request.creditorId, request.params.id);
+      const first = await lines.next(); // 404 before any byte is sent
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="import-${request.params.id}-errors.csv"`);
+      return reply.send(Readable.from((async function* () {
+        if (!first.done) yield first.value;
+        yield* lines;
+      })()));
+    },
+  });
+
+  api.put('/api/v1/debts', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'Create or update up to 1,000 debts, with the CSV rules', security, body: debtBatchBody, response: { 200: debtBatchResult } },
+    handler: async (request) => debts.upsertBatch(request.creditorId, request.body.debts),
+  });
+
+  api.get('/api/v1/debts', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'List debts, newest first', security, querystring: debtListQuery, response: { 200: debtList } },
+    handler: async (request) => debts.list(request.creditorId, request.query),
+  });
+
+  api.get('/api/v1/debts/:external_id', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'One debt, with its balance today', security, params: externalIdParams, response: { 200: debtJson } },
+    handler: async (request) => debts.get(request.creditorId, request.params.external_id),
+  });
+
+  api.delete('/api/v1/debts/:external_id', {
+    preHandler: auth,
+    schema: { tags: ['portfolio'], summary: 'Withdraw a debt (not while it is in a pending or active agreement)', security, params: externalIdParams, body: withdrawBody, response: { 200: debtJson } },
+    handler: async (request) => debts.withdraw(request.creditorId, request.params.external_id, request.body?.reason ?? 'withdrawn'),
+  });
+}

@@ -1,0 +1,182 @@
+// The job that sends webhooks. A round claims due deliveries under a lease, POSTs them
+// (at most `concurrency` at once, outside any transaction), and records each answer in
+// a group-committed transaction, claiming more as slots free up, until nothing is due.
+// Several workers share one queue: SKIP LOCKED gives them disjoint rows, the lease lets
+// another take over the rows of a worker that died, and a worker records a result only
+// while it still holds the lease.
+//
+// A round ends when it has been idle for `idleMs`, or has claimed for `maxRoundMs`;
+// then it waits for the tries in flight, so runner.stop() waits for them too.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Job, JobContext } from '../../jobs/runner.js';
+import { parseRetryAfter, retryDelayMs } from './webhooks.backoff.js';
+import { onOutbox } from './webhooks.events.js';
+import { createAgents, postWebhook, type Resolver } from './webhooks.http-client.js';
+import { claimDue, recordOutcomes, type AttemptOutcome, type ClaimedDelivery } from './webhooks.queue.js';
+import { eventBody, signatureHeaders } from './webhooks.signing.js';
+
+export interface DispatcherOptions {
+  /** The whole exchange with the receiver, connection to answer. */
+  timeoutMs?: number;
+  concurrency?: number;
+  leaseMs?: number;
+  /** How often a round looks for due work when nothing wakes it. */
+  pollMs?: number;
+  /** How long a round waits for new work before it ends (0: it ends as soon as nothing is due, so runner.tick() returns promptly). */
+  idleMs?: number;
+  maxRoundMs?: number;
+  /** Between rounds. */
+  intervalMs?: number;
+  workerId?: string;
+  resolver?: Resolver;
+  random?: () => number;
+}
+
+export interface WebhookDispatcher extends Job {
+  readonly workerId: string;
+  /** Closes the keep-alive connections to receivers. */
+  close(): void;
+}
+
+const DEFAULTS = { timeoutMs: 15_000, concurrency: 32, leaseMs: 60_000, pollMs: 200, idleMs: 0, maxRoundMs: 10_000, intervalMs: 200 };
+
+export function createWebhookDispatcher(options: DispatcherOptions = {}): WebhookDispatcher {
+  const opts = { ...DEFAULTS, ...options };
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  let agents: ReturnType<typeof createAgents> | undefined;
+
+  async function attempt(ctx: JobContext, d: ClaimedDelivery): Promise<AttemptOutcome> {
+    const base = { deliveryId: d.id, creditorId: d.creditorId, endpointId: d.endpointId, attempt: d.attempt };
+    const at = ctx.clock.now();
+    if (!d.endpointEnabled) {
+      return { ...base, at, sent: false, statusCode: null, error: 'endpoint disabled', durationMs: 0, excerpt: null, status: 'failed', nextAttemptAt: null, gone: false };
+    }
+    const body = eventBody({ id: d.eventId, type: d.eventType, createdAt: d.eventCreatedAt, data: d.eventData });
+    const headers = signatureHeaders(d, d.eventId, at, body);
+    agents ??= createAgents();
+    const result = await postWebhook(d.url, headers, body, {
+      timeoutMs: opts.timeoutMs,
+      allowPrivate: ctx.config.webhookAllowPrivateUrls,
+      agents,
+      ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    });
+    const answered = new Date(at.getTime() + result.durationMs);
+    const outcome = { ...base, at, sent: true, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, excerpt: result.excerpt };
+    const code = result.statusCode ?? 0;
+    if (code >= 200 && code < 300) return { ...outcome, status: 'succeeded', nextAttemptAt: null, gone: false };
+    if (code === 410) return { ...outcome, error: '410 Gone: endpoint disabled', status: 'failed', nextAttemptAt: null, gone: true };
+    const delay = retryDelayMs(d.attempt - d.retryBase, { retryAfterMs: parseRetryAfter(result.retryAfter, answered), random: opts.random });
+    if (delay === null) return { ...outcome, status: 'failed', nextAttemptAt: null, gone: false };
+    return { ...outcome, status: 'pending', nextAttemptAt: new Date(answered.getTime() + delay), gone: false };
+  }
+
+  async function run(ctx: JobContext): Promise<number> {
+    const { db } = ctx.database;
+    const signal = (ctx as JobContext & { signal?: AbortSignal }).signal;
+    const started = Date.now();
+    let lastWork = started;
+    let handled = 0;
+    const sending = new Set<Promise<void>>();
+    const recording = new Set<Promise<void>>();
+
+    // Group commit: answers that arrive while a batch is being written go in the next one.
+    let buffer: AttemptOutcome[] = [];
+    let flushing: Promise<void> | undefined;
+    const flush = async (): Promise<void> => {
+      while (buffer.length > 0) {
+        const batch = buffer;
+        buffer = [];
+        try {
+          await db.transaction((tx) => recordOutcomes(tx, workerId, batch));
+        } catch (err) {
+          // The leases run out and the tries are made again: late, never lost.
+          ctx.log.error({ err: (err as Error).message, deliveries: batch.length }, 'webhook results not recorded');
+        }
+      }
+      flushing = undefined; // in the same turn as the empty check: no answer is left behind
+    };
+    const record = (outcome: AttemptOutcome): Promise<void> => {
+      buffer.push(outcome);
+      flushing ??= flush();
+      return flushing;
+    };
+
+    // One wait at a time, ended early by a wake (new work, a free slot); a wake that comes
+    // while the loop is busy makes the next wait return at once.
+    let wakeUp: (() => void) | undefined;
+    let woken = false;
+    const wake = () => {
+      if (wakeUp) wakeUp();
+      else woken = true;
+    };
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (woken) {
+          woken = false;
+          return resolve();
+        }
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wakeUp = undefined;
+          resolve();
+        }
+        wakeUp = done;
+      });
+    const unsubscribe = onOutbox(wake);
+
+    const start = (delivery: ClaimedDelivery) => {
+      const sent = attempt(ctx, delivery)
+        .then((outcome) => {
+          if (outcome.status !== 'succeeded') ctx.log.debug({ delivery: delivery.id, attempt: delivery.attempt, error: outcome.error }, 'webhook try failed');
+          const recorded = record(outcome);
+          recording.add(recorded);
+          void recorded.finally(() => recording.delete(recorded));
+        })
+        .catch((err: Error) => ctx.log.error({ err: err.message, delivery: delivery.id }, 'webhook try crashed'))
+        .finally(() => {
+          sending.delete(sent);
+          wake();
+        });
+      sending.add(sent);
+    };
+
+    try {
+      for (;;) {
+        const claiming = !signal?.aborted && Date.now() - started < opts.maxRoundMs;
+        const free = opts.concurrency - sending.size;
+        woken = false;
+        if (claiming && free > 0) {
+          const due = await claimDue(db, { now: ctx.clock.now(), leaseMs: opts.leaseMs, workerId, limit: free });
+          for (const delivery of due) start(delivery);
+          handled += due.length;
+          if (due.length > 0) lastWork = Date.now();
+        }
+        const idleFor = Date.now() - lastWork;
+        if (sending.size === 0 && (!claiming || idleFor >= opts.idleMs)) break;
+        await sleep(sending.size > 0 ? opts.pollMs : Math.min(opts.pollMs, opts.idleMs - idleFor));
+      }
+      await Promise.allSettled([...sending]);
+      await Promise.allSettled([...recording]);
+      if (flushing) await flushing;
+    } finally {
+      unsubscribe();
+    }
+    return handled;
+  }
+
+  return {
+    name: 'webhook-dispatcher',
+    intervalMs: opts.intervalMs,
+    workerId,
+    run,
+    close() {
+      agents?.http.destroy();
+      agents?.https.destroy();
+      agents = undefined;
+    },
+  };
+}
+
+export const webhookDispatcherJob = createWebhookDispatcher();
