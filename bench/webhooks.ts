@@ -6,14 +6,13 @@
 //
 //   npx tsx bench/webhooks.ts        needs PostgreSQL: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test
 //                                    (it creates its own database and drops it after)
-import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -57,6 +56,7 @@ function runReceiver(): void {
     if (msg.type === 'reset') {
       first.clear();
       total = 0;
+      process.send!({ type: 'count', count: 0 } satisfies FromReceiver);
     } else if (msg.type === 'count') {
       process.send!({ type: 'count', count: first.size } satisfies FromReceiver);
     } else if (msg.type === 'report') {
@@ -75,6 +75,17 @@ function ask<T extends FromReceiver['type']>(child: ChildProcess, msg: ToReceive
     };
     child.on('message', onMessage);
     child.send(msg);
+  });
+}
+
+/** A command's standard output (its standard input closed: autocannon would wait on an open one). */
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited with ${code}`))));
   });
 }
 
@@ -99,8 +110,9 @@ async function main(): Promise<void> {
   const { port } = await new Promise<{ port: number }>((resolve) => receiver.once('message', (m: FromReceiver) => m.type === 'listening' && resolve(m)));
   const hookUrl = `http://127.0.0.1:${port}/hooks`;
 
-  // The API side (emits) and the worker side (dispatches) each with their own pool, as in two processes.
-  const api = openPostgres(url.toString());
+  // The API side (emits) and the worker side (dispatches) each with their own pool, as in two processes;
+  // the API side with enough connections to offer 1,000 commits a second.
+  const api = openPostgres(url.toString(), { max: 20 });
   const worker = openPostgres(url.toString());
   const config = loadConfig(
     { NODE_ENV: 'development', DATABASE_URL: url.toString(), WEBHOOK_ALLOW_PRIVATE_URLS: 'true', DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'quita-bench-')), LOG_LEVEL: 'warn' },
@@ -110,24 +122,28 @@ async function main(): Promise<void> {
   let runner: ReturnType<typeof startJobRunner> | undefined;
 
   try {
+    const progress = (what: string) => console.error(`[bench:webhooks] ${what}`);
+    progress('migrating');
     await runMigrations(api);
     const creditorId = randomUUID();
     await api.db.insert(creditors).values({ id: creditorId, name: 'Bench Ltda', document: '11222333000181', street: 'Rua A, 1', city: 'São Paulo', state: 'SP', postalCode: '01310100', email: 'bench@example.com' });
     await api.db.insert(webhookEndpoints).values({ id: 'we_bench', creditorId, url: hookUrl, secret: newWebhookSecret() });
 
+    progress('baseline: autocannon against the receiver');
     // Baseline: the receiver alone, as fast as autocannon can drive it with the dispatcher's concurrency.
     const sample = JSON.stringify({ id: 'evt_0123456789abcdef01234567', type: 'payment.succeeded', created_at: new Date().toISOString(), data: paymentData(0) });
-    const { stdout } = await promisify(execFile)(process.execPath, [
+    const stdout = await run(process.execPath, [
       path.join(path.dirname(SELF), '../node_modules/autocannon/autocannon.js'),
       '-c', String(BASELINE_CONNECTIONS), '-d', String(BASELINE_SECONDS), '-m', 'POST',
       '-H', 'content-type=application/json', '-H', 'webhook-id=evt_baseline', '-b', sample, '--json', hookUrl,
-    ], { maxBuffer: 16 * 1024 * 1024 });
+    ]);
     const baseline = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number } };
     await ask(receiver, { type: 'reset' }, 'count');
 
     const log = pino({ level: 'warn' });
     runner = startJobRunner({ database: worker, clock: new AdjustableClock(), config, log }, [dispatcher]);
 
+    progress(`offering ${EVENTS} events at ${RATE}/s`);
     // Offer EVENTS at RATE a second, each in its own committed transaction.
     const committed = new Map<string, number>();
     const inFlight = new Set<Promise<void>>();
@@ -150,6 +166,7 @@ async function main(): Promise<void> {
     await Promise.all([...inFlight]);
     const offeredSeconds = (Math.max(...committed.values()) - t0) / 1000;
 
+    progress('waiting for the last deliveries');
     const deadline = now() + 120_000;
     while ((await ask(receiver, { type: 'count' }, 'count')).count < EVENTS) {
       if (now() > deadline) throw new Error('not every event arrived within 120 s');

@@ -16,10 +16,11 @@ import portalPlugin from './modules/portal/portal.plugin.js';
 import { portalRoutes } from './modules/portal/portal.routes.js';
 import { webhooksApi } from './modules/webhooks/webhooks.api.js';
 import { negotiationApi } from './modules/negotiation/negotiation.api.js';
+import { paymentsRoutes } from './modules/payments/payments.routes.js';
 import { portfolioApi } from './modules/portfolio/portfolio.api.js';
 import authPlugin from './plugins/auth.js';
 import depsPlugin from './plugins/deps.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -57,9 +58,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Only JSON (and forms, below) by default: a text/plain body answers 415, not a 422 about a string.
+  app.removeContentTypeParser('text/plain');
 
   const readiness = { migrated: false };
   await app.register(depsPlugin, { config, database, clock, readiness });
@@ -111,6 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(creditorsApi);
   await app.register(agreementsApi);
   await app.register(portalRoutes);
+  await app.register(paymentsRoutes);
   await app.register(webhooksApi);
   await app.register(negotiationApi);
   await app.register(portfolioApi);

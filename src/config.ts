@@ -25,6 +25,7 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   STRIPE_API_BASE: z.url({ message: 'must be a URL' }).optional(),
+  STRIPE_PUBLISHABLE_KEY: z.string().regex(/^pk_/, 'must be a Stripe publishable key (pk_…)').optional(),
   PAYMENTS_SANDBOX: bool.optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   TRUST_PROXY: z
@@ -57,7 +58,8 @@ export interface Config {
   dataDir: string;
   secretKey: string;
   adminToken: string | undefined;
-  stripe: { secretKey: string; webhookSecret: string | undefined; apiBase: string | undefined } | undefined;
+  /** publishableKey: handed to Stripe's Payment Element in the browser (card payments). */
+  stripe: { secretKey: string; webhookSecret: string | undefined; apiBase: string | undefined; publishableKey: string | undefined } | undefined;
   paymentsSandbox: boolean;
   redisUrl: string | undefined;
   trustProxy: boolean | string[];
@@ -139,7 +141,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     secretKey: overrides.secretKey ?? e.SECRET_KEY ?? devSecret(dataDir),
     adminToken: e.ADMIN_TOKEN,
     stripe: e.STRIPE_SECRET_KEY
-      ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: e.STRIPE_API_BASE }
+      ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: e.STRIPE_API_BASE, publishableKey: e.STRIPE_PUBLISHABLE_KEY }
       : undefined,
     paymentsSandbox: e.PAYMENTS_SANDBOX ?? !isProduction,
     redisUrl: e.REDIS_URL,

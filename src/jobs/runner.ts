@@ -10,6 +10,7 @@ import { syncClock } from '../lib/clock-sync.js';
 import { idempotencyCleanupJob } from './idempotency-cleanup.js';
 import { webhookDispatcherJob } from '../modules/webhooks/webhooks.dispatcher.js';
 import { prescribeDebtsJob } from './prescribe-debts.js';
+import { lifecycleJob } from '../modules/agreements/lifecycle.job.js';
 
 export interface JobContext {
   database: Database;
@@ -25,7 +26,7 @@ export interface Job {
   run(ctx: JobContext): Promise<number>;
 }
 
-export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, webhookDispatcherJob];
+export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, lifecycleJob, webhookDispatcherJob];
 
 export interface JobRunner {
   /** Runs every job once, now (tests and the admin clock use it). */

@@ -19,7 +19,15 @@ export function scrubDeep(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
   if (value instanceof Error) {
-    return { type: value.name, message: scrub(value.message), stack: value.stack ? scrub(value.stack) : undefined, code: (value as { code?: unknown }).code };
+    // The cause carries the real reason (a driver error under drizzle's "Failed query").
+    const { code, cause } = value as { code?: unknown; cause?: unknown };
+    return {
+      type: value.name,
+      message: scrub(value.message),
+      stack: value.stack ? scrub(value.stack) : undefined,
+      code,
+      ...(cause === undefined ? {} : { cause: scrubDeep(cause, depth + 1) }),
+    };
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1);

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type FieldError } from '../lib/errors.js';
-import { scrubDeep } from '../lib/redact.js';
+import { scrub, scrubDeep } from '../lib/redact.js';
 
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -14,6 +14,7 @@ const STATUS_TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
@@ -91,6 +92,26 @@ export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
     });
 }
 
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a
+ * malformed URL, an over-long path parameter), answered like every other error, without
+ * echoing the path.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+  const err = new AppError(status, status === 414 ? 'uri_too_long' : 'bad_request', STATUS_TITLES[status] ?? 'Bad Request', status === 414 ? 'The request path is too long.' : 'The request URL is malformed.');
+  if (isApiRequest(request)) {
+    sendProblem(reply, err);
+    return;
+  }
+  // This reply is not the app's (no decorators, so no renderPage): a page of its own.
+  reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send('<!doctype html><html lang="pt-BR"><meta charset="utf-8"><title>Pedido inválido</title><h1>Pedido inválido</h1><p>Não conseguimos entender o endereço. Volte e tente de novo.</p></html>');
+}
+
 async function errorsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     let appError = toAppError(error);
@@ -109,7 +130,7 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
   });
 
   app.setNotFoundHandler(async (request, reply) => {
-    const err = new AppError(404, 'not_found', STATUS_TITLES[404]!, `No route ${request.method} ${request.url.split('?')[0]}.`);
+    const err = new AppError(404, 'not_found', STATUS_TITLES[404]!, `No route ${request.method} ${scrub(request.url.split('?')[0] ?? '')}.`);
     if (isApiRequest(request)) return sendProblem(reply, err);
     return reply.code(404).renderPage('error', { status: 404, reference: request.id });
   });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreements, parcels } from '../../src/db/schema/index.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { seedCreditor } from '../helpers/seed.js';
-import { chooseAndConfirm, debtStatus, login, offersPage, seedPortal, textOf, type Portal } from './portal-helpers.js';
+import { chooseAndConfirm, debtStatus, login, offersPage, seedPortal, textOf, type Portal, rowsOf } from './portal-helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -85,7 +85,7 @@ describe('POST /api/v1/agreements/{id}/cancel', () => {
     expect(res.body.status).toBe('cancelled');
     expect(res.body.parcels.map((x: { status: string }) => x.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     expect(await debtStatus(t, p.debts[0]!.id)).toBe('open');
-    const events = (await t.database.db.execute(sql`SELECT type FROM webhook_events WHERE data->>'id' = ${id} ORDER BY created_at`)).rows as { type: string }[];
+    const events = await rowsOf<{ type: string }>(t, sql`SELECT type FROM webhook_events WHERE data->>'id' = ${id} ORDER BY created_at`);
     expect(events.map((e) => e.type)).toEqual(['agreement.created', 'agreement.cancelled']);
     // only once
     expect((await t.request.post(`/api/v1/agreements/${id}/cancel`).set(p.creditor.auth)).status).toBe(409);

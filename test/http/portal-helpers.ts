@@ -1,5 +1,5 @@
 // Shared by the portal tests: a creditor with debts for one CPF, a link, and a logged-in agent.
-import { eq } from 'drizzle-orm';
+import { eq, type SQL } from 'drizzle-orm';
 import supertest from 'supertest';
 import { expect } from 'vitest';
 import { debts } from '../../src/db/schema/index.js';
@@ -113,6 +113,11 @@ export async function chooseAndConfirm(a: supertest.Agent, offer: { id: string; 
 export async function debtStatus(t: TestApp, id: number): Promise<string> {
   const [row] = await t.database.db.select({ status: debts.status }).from(debts).where(eq(debts.id, id));
   return row!.status;
+}
+
+/** Rows of a raw query, on either driver. */
+export async function rowsOf<T>(t: TestApp, query: SQL): Promise<T[]> {
+  return ((await t.database.db.execute(query)) as unknown as { rows: T[] }).rows;
 }
 
 /** Text of a page without tags, for assertions on what a reader sees. */

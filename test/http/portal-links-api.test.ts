@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debtorLinks, debtors } from '../../src/db/schema/index.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { seedCreditor } from '../helpers/seed.js';
-import { agent, chooseAndConfirm, insertDebts, login, newCpf, offersPage, openLink, seedPortal } from './portal-helpers.js';
+import { agent, chooseAndConfirm, insertDebts, login, newCpf, offersPage, openLink, seedPortal, rowsOf } from './portal-helpers.js';
 
 let t: TestApp;
 const START = new Date('2026-11-23T12:00:00-03:00');
@@ -24,11 +24,11 @@ describe('POST /api/v1/links', () => {
     const m = /^http:\/\/quita\.test\/a\/([A-Za-z0-9_-]+)$/.exec(res.body.url);
     expect(m).not.toBeNull();
     expect(Buffer.from(m![1]!, 'base64url').length).toBeGreaterThanOrEqual(16);
-    expect(Math.abs(new Date(res.body.expires_at).getTime() - (START.getTime() + 720 * 3600_000))).toBeLessThan(60_000);
+    expect(Math.abs(new Date(res.body.expires_at).getTime() - (t.clock.now().getTime() + 720 * 3600_000))).toBeLessThan(60_000);
     const [debtor] = await t.database.db.select().from(debtors).where(eq(debtors.cpf, cpf));
     expect(debtor).toBeDefined();
     // Only a hash of the token is kept, anywhere in the database.
-    const [{ hits }] = (await t.database.db.execute(sql`SELECT count(*)::int AS hits FROM debtor_links WHERE token_hash = ${m![1]!}`)).rows as { hits: number }[];
+    const [{ hits }] = (await rowsOf<{ hits: number }>(t, sql`SELECT count(*)::int AS hits FROM debtor_links WHERE token_hash = ${m![1]!}`)) as [{ hits: number }];
     expect(hits).toBe(0);
   });
 
@@ -47,7 +47,7 @@ describe('POST /api/v1/links', () => {
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     const token = (first.body.url as string).split('/a/')[1]!;
-    const rows = (await t.database.db.execute(sql`SELECT response_body::text AS body FROM idempotency_keys WHERE key = 'link-1'`)).rows as { body: string }[];
+    const rows = await rowsOf<{ body: string }>(t, sql`SELECT response_body::text AS body FROM idempotency_keys WHERE key = 'link-1'`);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.body).not.toContain(token);
     const links = await t.database.db.select().from(debtorLinks).where(eq(debtorLinks.cpf, p.cpf));

@@ -5,7 +5,7 @@ import { agreementDebts, agreements, offers as offersTable, parcels, portalSessi
 import { defaultPolicy } from '../../src/modules/negotiation/policy.js';
 import { createPolicyService } from '../../src/modules/negotiation/policy.service.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { chooseAndConfirm, csrfOf, debtStatus, insertDebts, login, offerForms, offersPage, seedPortal, textOf } from './portal-helpers.js';
+import { chooseAndConfirm, csrfOf, debtStatus, insertDebts, login, offerForms, offersPage, seedPortal, textOf, rowsOf } from './portal-helpers.js';
 
 /** `À vista: R$ 1.234,56` → 123456 */
 const centsOf = (title: string) => Number(title.replace(/^.*R\$\s?/u, '').replace(/\./g, '').replace(',', ''));
@@ -161,7 +161,7 @@ describe('choosing and confirming', () => {
     expect(ds).toHaveLength(1);
     expect(await debtStatus(t, p.debts[0]!.id)).toBe('in_agreement');
     // and an agreement.created event, in the same transaction, carrying the API shape
-    const events = (await t.database.db.execute(sql`SELECT type, data FROM webhook_events WHERE data->>'id' = ${id}`)).rows as { type: string; data: unknown }[];
+    const events = await rowsOf<{ type: string; data: unknown }>(t, sql`SELECT type, data FROM webhook_events WHERE data->>'id' = ${id}`);
     expect(events.map((e) => e.type)).toEqual(['agreement.created']);
     const api = await t.request.get(`/api/v1/agreements/${id}`).set(p.creditor.auth);
     const data = typeof events[0]!.data === 'string' ? JSON.parse(events[0]!.data) : events[0]!.data;
@@ -196,6 +196,7 @@ describe('choosing and confirming', () => {
   });
 
   it('honours an offer exactly as shown after a policy change, and refuses it after its validity', async () => {
+    t.clock.set(START);
     const p = await seedPortal(t, [{ amountCents: 200_000, daysOverdue: 10 }, { amountCents: 50_000, daysOverdue: 10 }]);
     const a = await login(t, p);
     const cash = (await offersPage(a, [p.debts[0]!.id])).offers[0]!;
@@ -216,7 +217,8 @@ describe('choosing and confirming', () => {
     expect((row!.policy as { bands: unknown[] }).bands).toHaveLength(3);
 
     // 48 h after it was shown, the other offer is refused with today's offers (the session kept alive).
-    t.clock.set(new Date(START.getTime() + 48 * 3600_000 + 60_000));
+    const [shown] = await t.database.db.select().from(offersTable).where(eq(offersTable.id, expiring.id));
+    t.clock.set(new Date(shown!.expiresAt.getTime() + 1000));
     await t.database.db.update(portalSessions).set({ lastSeenAt: t.clock.now() });
     const late = await a.post('/ofertas/escolher').type('form').send({ _csrf: expiring.csrf, oferta: expiring.id, h: expiring.hash });
     expect(late.status).toBe(409);

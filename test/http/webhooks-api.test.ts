@@ -69,6 +69,16 @@ describe('webhook endpoints', () => {
     expect(res.status).toBe(201);
   });
 
+  it('holds a creditor to 20 endpoints', async () => {
+    const c = await seedCreditor(t);
+    for (let i = 0; i < 20; i++) expect((await t.request.post('/api/v1/webhook-endpoints').set(c.auth).send({ url: `${URL_A}/${i}` })).status).toBe(201);
+    const over = await t.request.post('/api/v1/webhook-endpoints').set(c.auth).send({ url: URL_A });
+    expect(over.status).toBe(409);
+    const first = (await t.request.get('/api/v1/webhook-endpoints?limit=1').set(c.auth)).body.data[0].id as string;
+    expect((await t.request.delete(`/api/v1/webhook-endpoints/${first}`).set(c.auth)).status).toBe(204);
+    expect((await t.request.post('/api/v1/webhook-endpoints').set(c.auth).send({ url: URL_A })).status).toBe(201);
+  });
+
   it('needs a token', async () => {
     expect((await t.request.get('/api/v1/webhook-endpoints')).status).toBe(401);
     expect((await t.request.post('/api/v1/webhook-endpoints').send({ url: URL_A })).status).toBe(401);

@@ -374,6 +374,17 @@ describe('the dispatcher', () => {
     expect(Date.now() - started).toBeLessThan(24 * 100);
   });
 
+  it('claims nothing once its context is aborted', async () => {
+    const c = await seedCreditor(t);
+    await endpoint(c);
+    const id = await emit(c);
+    const controller = new AbortController();
+    controller.abort();
+    expect(await dispatcher.dispatcher.run({ ...dispatcher.ctx, signal: controller.signal } as typeof dispatcher.ctx)).toBe(0);
+    expect((await deliveryOf(id)).status).toBe('pending');
+    expect(await dispatcher.run()).toBe(1);
+  });
+
   it('runs from the job runner, and stop() waits for the tries in flight', async () => {
     const c = await seedCreditor(t);
     await endpoint(c);

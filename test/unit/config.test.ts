@@ -224,7 +224,7 @@ describe('the server entry', () => {
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code?: number; killed?: boolean; stdout: string; stderr: string };
-      if (e.killed) throw new Error(`the server did not stop: ${e.stderr}`);
+      if (e.killed) throw new Error(`the server did not stop: ${e.stderr}`, { cause: err });
       return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr };
     }
   }

@@ -93,6 +93,9 @@ export const parcels = pgTable(
     amountCents: cents('amount_cents').notNull(),
     status: text('status', { enum: PARCEL_STATUSES }).notNull().default('pending'),
     paidAt: instant('paid_at'),
+    /** When parcel.due_soon / parcel.overdue was emitted: each is emitted once. */
+    dueSoonNotifiedAt: instant('due_soon_notified_at'),
+    overdueNotifiedAt: instant('overdue_notified_at'),
   },
   (t) => [
     primaryKey({ columns: [t.agreementId, t.number] }),

@@ -7,3 +7,4 @@ export * from './settings.js';
 export * from './webhooks.js';
 export * from './portal.js';
 export * from './agreements.js';
+export * from './payments.js';

@@ -5,7 +5,6 @@ import { agreementPages } from './agreement.pages.js';
 import { debtorPages } from './debtor.pages.js';
 import { infoPages } from './info.pages.js';
 import { linksApi } from './links.api.js';
-import { paymentsPlaceholderPages } from './payments-placeholder.pages.js';
 
 export async function portalRoutes(app: FastifyInstance): Promise<void> {
   await app.register(linksApi);
@@ -13,5 +12,4 @@ export async function portalRoutes(app: FastifyInstance): Promise<void> {
   await app.register(debtorPages);
   await app.register(agreementPages);
   await app.register(infoPages);
-  await app.register(paymentsPlaceholderPages);
 }

@@ -75,4 +75,5 @@ export const debtBatchResult = z.object({
 });
 
 export const externalIdParams = z.object({ external_id: z.string().min(1).max(64) });
-export const withdrawBody = z.strictObject({ reason: z.enum(['withdrawn', 'paid_elsewhere']).default('withdrawn') }).optional();
+// A DELETE without a body reaches validation as null (not undefined): both mean the default reason.
+export const withdrawBody = z.strictObject({ reason: z.enum(['withdrawn', 'paid_elsewhere']).default('withdrawn') }).nullish();

@@ -5,8 +5,17 @@
 // another take over the rows of a worker that died, and a worker records a result only
 // while it still holds the lease.
 //
-// A round ends when it has been idle for `idleMs`, or has claimed for `maxRoundMs`;
-// then it waits for the tries in flight, so runner.stop() waits for them too.
+// A round ends when nothing is due (after `idleMs`), or once it has claimed for
+// `maxRoundMs`; either way it first waits for the tries in flight, so runner.stop(),
+// which waits for the round, waits for them too. The runner gives a job no stop signal,
+// so `maxRoundMs` is what bounds a shutdown under steady load (to it plus one timeout);
+// its cost is that a slow receiver in flight at that moment delays the next round's
+// claims. When the context carries an AbortSignal, the round stops claiming as soon as
+// it is aborted.
+//
+// Wakes: notifyOutbox() (after a commit in this process) ends a round's wait at once;
+// between rounds, and across processes, the queue is polled every `intervalMs`.
+// All scheduling reads the app clock (ctx.clock), so tests and the admin clock move it.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Job, JobContext } from '../../jobs/runner.js';
@@ -25,7 +34,10 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long a round waits for new work before it ends (0: it ends as soon as nothing is due, so runner.tick() returns promptly). */
   idleMs?: number;
+  /** How long a round goes on claiming under steady load before it drains and ends. */
   maxRoundMs?: number;
+  /** The least time between two claims, so that a burst of wakes costs one query. */
+  claimGapMs?: number;
   /** Between rounds. */
   intervalMs?: number;
   workerId?: string;
@@ -39,7 +51,7 @@ export interface WebhookDispatcher extends Job {
   close(): void;
 }
 
-const DEFAULTS = { timeoutMs: 15_000, concurrency: 32, leaseMs: 60_000, pollMs: 200, idleMs: 0, maxRoundMs: 10_000, intervalMs: 200 };
+const DEFAULTS = { timeoutMs: 15_000, concurrency: 32, leaseMs: 60_000, pollMs: 200, idleMs: 0, maxRoundMs: 10_000, claimGapMs: 10, intervalMs: 200 };
 
 export function createWebhookDispatcher(options: DispatcherOptions = {}): WebhookDispatcher {
   const opts = { ...DEFAULTS, ...options };
@@ -76,6 +88,7 @@ export function createWebhookDispatcher(options: DispatcherOptions = {}): Webhoo
     const signal = (ctx as JobContext & { signal?: AbortSignal }).signal;
     const started = Date.now();
     let lastWork = started;
+    let lastClaim = 0;
     let handled = 0;
     const sending = new Set<Promise<void>>();
     const recording = new Set<Promise<void>>();
@@ -148,7 +161,11 @@ export function createWebhookDispatcher(options: DispatcherOptions = {}): Webhoo
         const free = opts.concurrency - sending.size;
         woken = false;
         if (claiming && free > 0) {
-          const due = await claimDue(db, { now: ctx.clock.now(), leaseMs: opts.leaseMs, workerId, limit: free });
+          // Wakes come with every commit: one claim serves the ones that arrive within the gap.
+          const gap = opts.claimGapMs - (Date.now() - lastClaim);
+          if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+          lastClaim = Date.now();
+          const due = await claimDue(db, { now: ctx.clock.now(), leaseMs: opts.leaseMs, workerId, limit: opts.concurrency - sending.size });
           for (const delivery of due) start(delivery);
           handled += due.length;
           if (due.length > 0) lastWork = Date.now();
@@ -157,11 +174,12 @@ export function createWebhookDispatcher(options: DispatcherOptions = {}): Webhoo
         if (sending.size === 0 && (!claiming || idleFor >= opts.idleMs)) break;
         await sleep(sending.size > 0 ? opts.pollMs : Math.min(opts.pollMs, opts.idleMs - idleFor));
       }
+    } finally {
+      // Also when a claim failed: what was sent is recorded before the round ends.
+      unsubscribe();
       await Promise.allSettled([...sending]);
       await Promise.allSettled([...recording]);
       if (flushing) await flushing;
-    } finally {
-      unsubscribe();
     }
     return handled;
   }

@@ -42,6 +42,14 @@ export function createWebhookRepository(db: Executor) {
       return row;
     },
 
+    async countEndpoints(creditorId: string): Promise<number> {
+      const [row] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.creditorId, creditorId), isNull(webhookEndpoints.deletedAt)));
+      return row?.n ?? 0;
+    },
+
     async listEndpoints(creditorId: string, limit: number, cursor?: Cursor): Promise<EndpointRow[]> {
       return db
         .select()

@@ -9,6 +9,9 @@ import type { CreateEndpointInput } from './webhooks.schemas.js';
 import { newWebhookSecret } from './webhooks.signing.js';
 import { blockedHostReason } from './ssrf.js';
 
+/** Each endpoint receives a copy of every event: a bound keeps one creditor from fanning out without end. */
+export const MAX_ENDPOINTS_PER_CREDITOR = 20;
+
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 3600 * 1000;
 
@@ -45,6 +48,9 @@ export function createWebhookService(deps: { db: Db; clock: Clock; allowPrivateU
       if (!deps.allowPrivateUrls) {
         const reason = blockedHostReason(new URL(input.url).hostname);
         if (reason) throw errors.unprocessable('The webhook URL is not allowed.', [{ path: 'url', message: `not a public address: ${reason}` }]);
+      }
+      if ((await repo.countEndpoints(creditorId)) >= MAX_ENDPOINTS_PER_CREDITOR) {
+        throw errors.conflict(`A creditor may have at most ${MAX_ENDPOINTS_PER_CREDITOR} webhook endpoints; delete one first.`, 'endpoint_limit');
       }
       const now = clock.now();
       const secret = newWebhookSecret();
