@@ -1,6 +1,5 @@
 // The app factory: plugins, then modules, registered explicitly. Tests build the same app.
 import fastifyFormbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -8,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, runMigrations, type Database } from './db/client.js';
 import { AdjustableClock } from './lib/clock.js';
+import { loggerOptions } from './lib/logger.js';
 import { syncClock } from './lib/clock-sync.js';
 import { scrub } from './lib/redact.js';
 import { agreementsApi } from './modules/agreements/agreements.api.js';
@@ -23,8 +23,10 @@ import depsPlugin from './plugins/deps.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import idempotencyPlugin from './plugins/idempotency.js';
+import inputGuardPlugin from './plugins/input-guard.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
+import securityHeadersPlugin from './plugins/security-headers.js';
 import staticPlugin from './plugins/static.js';
 import viewPlugin from './plugins/view.js';
 
@@ -36,13 +38,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-export function loggerOptions(config: Config, pretty: boolean): FastifyServerOptions['logger'] {
-  return {
-    level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  };
-}
+/** The server's logger options (kept in lib/logger.ts, shared with the worker). */
+export { loggerOptions };
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -79,24 +76,27 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await app.register(viewPlugin, { production: config.env !== 'development' });
   await app.register(errorsPlugin);
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", 'https://js.stripe.com'],
-        frameSrc: ["'self'", 'https://js.stripe.com', 'https://hooks.stripe.com'],
-        connectSrc: ["'self'", 'https://api.stripe.com'],
-        imgSrc: ["'self'", 'data:'],
-        styleSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-        upgradeInsecureRequests: config.isProduction ? [] : null,
+  // helmet's headers, computed once at startup (src/plugins/security-headers.ts)
+  await app.register(securityHeadersPlugin, {
+    helmet: {
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", 'https://js.stripe.com'],
+          frameSrc: ["'self'", 'https://js.stripe.com', 'https://hooks.stripe.com'],
+          connectSrc: ["'self'", 'https://api.stripe.com'],
+          imgSrc: ["'self'", 'data:'],
+          styleSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+          upgradeInsecureRequests: config.isProduction ? [] : null,
+        },
       },
+      strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'no-referrer' },
     },
-    strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
   });
   await app.register(fastifyRateLimit, {
     global: false,
@@ -110,6 +110,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(staticPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
+  await app.register(inputGuardPlugin);
 
   await app.register(portalPlugin);
   await app.register(creditorsApi);

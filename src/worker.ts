@@ -5,6 +5,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { openPostgres, runMigrations } from './db/client.js';
 import { AdjustableClock } from './lib/clock.js';
+import { loggerOptions } from './lib/logger.js';
 import { startJobRunner } from './jobs/runner.js';
 
 async function main(): Promise<void> {
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
     console.error('npm run worker needs DATABASE_URL (a postgres:// URL): with the embedded database, the server runs the jobs itself.');
     process.exit(1);
   }
-  const log = pino({ level: config.logLevel, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}) });
+  // The server's logger options: the same redaction of CPFs, tokens and secrets (CONTRACT §9).
+  const log = pino(loggerOptions(config, Boolean(process.stdout.isTTY)) as pino.LoggerOptions);
   const database = openPostgres(config.databaseUrl);
   await runMigrations(database);
   const runner = startJobRunner({ database, clock: new AdjustableClock(), config, log });

@@ -9,8 +9,13 @@ import type { Database } from './client.js';
 
 export interface RawTx {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
-  /** `COPY table (cols) FROM STDIN` with PostgreSQL text-format data. */
-  copyIn(table: string, columns: readonly string[], data: string): Promise<void>;
+  /**
+   * Several `;`-separated statements in one round trip (simple protocol: no parameters, so
+   * every value in `text` must be a literal the caller has checked); the rows of each.
+   */
+  exec(text: string): Promise<Record<string, unknown>[][]>;
+  /** `COPY table (cols) FROM STDIN` with PostgreSQL text-format data (a string, or its UTF-8 bytes). */
+  copyIn(table: string, columns: readonly string[], data: string | Uint8Array): Promise<void>;
 }
 
 function copySql(table: string, columns: readonly string[], source: string): string {
@@ -22,6 +27,11 @@ function pgTx(client: pg.PoolClient): RawTx {
     async query<T>(text: string, params: unknown[] = []) {
       const result = await client.query(text, params);
       return result.rows as T[];
+    },
+    async exec(text) {
+      // Without values node-postgres uses the simple protocol, which takes several statements.
+      const result = (await client.query(text)) as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(result) ? result : [result]).map((r) => r.rows as Record<string, unknown>[]);
     },
     async copyIn(table, columns, data) {
       if (data.length === 0) return;
@@ -37,6 +47,10 @@ function pgliteTx(tx: Transaction): RawTx {
       const result = await tx.query<T>(text, params);
       return result.rows;
     },
+    async exec(text) {
+      const results = await tx.exec(text);
+      return results.map((r) => r.rows as Record<string, unknown>[]);
+    },
     async copyIn(table, columns, data) {
       if (data.length === 0) return;
       await tx.query(copySql(table, columns, `'/dev/blob'`), [], { blob: new Blob([data]) });
@@ -47,16 +61,20 @@ function pgliteTx(tx: Transaction): RawTx {
 export async function withRawTransaction<T>(database: Database, fn: (tx: RawTx) => Promise<T>): Promise<T> {
   if (database.pglite) return database.pglite.transaction((tx) => fn(pgliteTx(tx)));
   const client = await database.pool!.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await fn(pgTx(client));
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    // A connection that cannot even roll back (it died mid-COPY) is not given back to the pool.
+    await client.query('ROLLBACK').catch((e: unknown) => {
+      broken = e instanceof Error ? e : new Error(String(e));
+    });
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

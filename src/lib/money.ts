@@ -49,7 +49,9 @@ const MAX_CENTS = Number.MAX_SAFE_INTEGER;
  * thousands; `1.234` alone is ambiguous and refused.
  */
 export function parseReais(input: string): AmountParse {
-  let text = input.trim().replace(/^R\$\s*/i, '').replace(/[\s\u00a0]/g, '');
+  // Spaces only around the number and after R$: inside it they would join two numbers
+  // into one ("10 20" is not R$ 1.020,00).
+  let text = input.trim().replace(/^R\$\s*/i, '');
   if (text === '') return { ok: false, message: 'valor é obrigatório' };
   let negative = false;
   if (text.startsWith('-')) {

@@ -16,12 +16,21 @@ export function encodeCursor(row: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): Cursor | undefined {
+/** The id shape of lists keyed by a uuid column: anything else would reach PostgreSQL as a bad uuid (a 500). */
+export const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TOKEN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The cursor `encodeCursor` wrote, or 422; `idPattern` is the shape of the list's ids. */
+export function decodeCursor(cursor: string | undefined, idPattern: RegExp = TOKEN_ID): Cursor | undefined {
   if (cursor === undefined) return undefined;
   try {
-    const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error('bad cursor');
+    const [iso, id] = decoded as unknown[];
+    if (typeof iso !== 'string' || typeof id !== 'string' || !idPattern.test(id)) throw new Error('bad cursor');
     const createdAt = new Date(iso);
-    if (typeof id !== 'string' || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
+    // A four-digit year too: '+275760-…' and '-000001-…' round-trip in JavaScript, but PostgreSQL refuses them (a 500).
+    if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso || !/^\d{4}-/.test(iso)) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw errors.unprocessable('The cursor is not one this API handed out.', [{ path: 'cursor', message: 'invalid cursor' }]);

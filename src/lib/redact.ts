@@ -14,6 +14,9 @@ export function scrub(text: string): string {
     .replace(LINK_PATH, '/a/[token]');
 }
 
+/** Header-like keys whose values are credentials wherever they appear (a plugin may log a request's headers). */
+const SENSITIVE_KEYS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'stripe-signature', 'webhook-signature']);
+
 export function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrub(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
@@ -30,6 +33,6 @@ export function scrubDeep(value: unknown, depth = 0): unknown {
     };
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = SENSITIVE_KEYS.has(k.toLowerCase()) ? '[redacted]' : scrubDeep(v, depth + 1);
   return out;
 }

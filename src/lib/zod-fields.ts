@@ -46,4 +46,18 @@ export const postalCodeField = z
 
 export const UF = ['AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA', 'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO'] as const;
 
-export const text = (max: number) => z.string().trim().min(1).max(max);
+/* eslint-disable-next-line no-control-regex -- finds control characters */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * A one-line text of 1–`max` characters, trimmed. Control characters (C0, DEL, C1, line
+ * separators) and bidirectional overrides are refused, as in a debt's name: they have no
+ * place in a name or an address shown to debtors (U+202E can make text read backwards).
+ */
+export const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((value) => !CONTROL.test(value), { message: 'must not contain control or bidirectional-override characters' });

@@ -100,6 +100,12 @@ export function sendProblem(reply: FastifyReply, err: AppError): FastifyReply {
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
   const err = new AppError(status, status === 414 ? 'uri_too_long' : 'bad_request', STATUS_TITLES[status] ?? 'Bad Request', status === 414 ? 'The request path is too long.' : 'The request URL is malformed.');
+  // No hook has run (helmet's included): the headers every other answer carries, set here.
+  reply
+    .header('content-security-policy', "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    .header('x-content-type-options', 'nosniff')
+    .header('x-frame-options', 'DENY')
+    .header('referrer-policy', 'no-referrer');
   if (isApiRequest(request)) {
     sendProblem(reply, err);
     return;

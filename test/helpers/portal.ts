@@ -74,7 +74,7 @@ export async function simulatePayment(a: supertest.Agent, path: string) {
 
 /** The hidden fields of the payment form whose `metodo` is `method`. */
 export function hiddenFields(html: string, method: string): Record<string, string> {
-  for (const m of html.matchAll(/<form method="post" action="[^"]*\/pagamentos">([\s\S]*?)<\/form>/g)) {
+  for (const m of html.matchAll(/<form method="post" action="[^"]*\/pagamentos"[^>]*>([\s\S]*?)<\/form>/g)) {
     const fields: Record<string, string> = {};
     for (const f of m[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[f[1]!] = f[2]!;
     if (fields.metodo === method) return fields;

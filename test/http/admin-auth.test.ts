@@ -436,6 +436,23 @@ describe('credentials', () => {
     expectProblem(await t.request.delete(`/api/v1/credentials/${extra.body.client_id}`).set(b.auth), 404);
   });
 
+  it('concurrent revocations never take the last credential', async () => {
+    const fresh = await seedCreditor(t);
+    const extra = await t.request.post('/api/v1/credentials').set(fresh.auth);
+    const results = await Promise.all([
+      t.request.delete(`/api/v1/credentials/${fresh.clientId}`).set(fresh.auth),
+      t.request.delete(`/api/v1/credentials/${extra.body.client_id}`).set(fresh.auth),
+    ]);
+    // One wins; the other finds it would take the last one (409), or, when the first has
+    // already finished, that its own token's credential is gone (401).
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses[0]).toBe(204);
+    expect([401, 409]).toContain(statuses[1]);
+    const token = await t.request.post('/api/v1/auth/token').send({ client_id: extra.body.client_id, client_secret: extra.body.client_secret });
+    const original = await t.request.post('/api/v1/auth/token').send({ client_id: fresh.clientId, client_secret: fresh.clientSecret });
+    expect([token.status, original.status].sort()).toEqual([200, 401]);
+  });
+
   it('GET pages through them newest first', async () => {
     const fresh = await seedCreditor(t);
     const start = t.clock.now().getTime();
@@ -463,7 +480,10 @@ describe('credentials', () => {
     const all = await t.request.get('/api/v1/credentials').set(fresh.auth);
     expect(all.body.next_cursor).toBeNull();
     expect(all.body.data).toHaveLength(5);
-    for (const query of [{ limit: 0 }, { limit: 501 }, { limit: 'ten' }, { cursor: 'not-a-cursor' }]) {
+    const forged = [[123, fresh.clientId], ['2026-11-23T15:00:00.000Z', 5], ['yesterday', fresh.clientId], ['2026-11-23T15:00:00.000Z', "x' OR 1=1"], { a: 1 }, null].map(
+      (payload) => Buffer.from(JSON.stringify(payload)).toString('base64url'),
+    );
+    for (const query of [{ limit: 0 }, { limit: 501 }, { limit: 'ten' }, { cursor: 'not-a-cursor' }, ...forged.map((cursor) => ({ cursor }))]) {
       expectProblem(await t.request.get('/api/v1/credentials').query(query).set(fresh.auth), 422);
     }
   });

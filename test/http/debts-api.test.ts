@@ -2,6 +2,7 @@
 // GET /api/v1/debts with filters and cursor pagination, GET one with today's balance B,
 // DELETE (withdraw). The app's clock reads 2026-11-23 12:00 -03:00 (prescription cutoff
 // 2021-11-23).
+import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updatedBalance } from '../../src/modules/negotiation/offers.js';
 import type { Policy } from '../../src/modules/negotiation/policy.js';
@@ -151,6 +152,31 @@ describe('PUT /api/v1/debts', () => {
     expect(after.some((d) => d.external_id === 'Z-1')).toBe(false);
   });
 
+  it('1,000 items with long Portuguese names and descriptions fit, even with every accent \\u-escaped; 9 MiB is too large', async () => {
+    const name = 'Conceição Gonçalves Araújo '.repeat(8).slice(0, 200).trim();
+    const description = 'Renegociação do cartão de crédito — fatura de março, parcelas em atraso desde a mudança de endereço. '.repeat(6).slice(0, 500).trim();
+    const debts = Array.from({ length: 1_000 }, (_, i) => ({
+      external_id: `CONTRATO-2026-${String(i).padStart(6, '0')}`,
+      cpf: cpfNumber(i),
+      name,
+      email: `cliente.${i}@exemplo.com.br`,
+      phone: '(11) 91234-5678',
+      amount_cents: 100 + i,
+      due_date: '2026-01-01',
+      description,
+    }));
+    // as Python's json.dumps (ensure_ascii) writes it: 1.2 MB
+    const body = JSON.stringify({ debts }).replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(1024 * 1024);
+    const res = await t.request.put('/api/v1/debts').set(c.auth).set('content-type', 'application/json').send(body);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ imported: 1_000, rejected: 0, errors: [] });
+    expect((await t.request.get('/api/v1/debts/CONTRATO-2026-000999').set(c.auth)).body).toMatchObject({ name, description, amount_cents: 1_099 });
+    const huge = await t.request.put('/api/v1/debts').set(c.auth).set('content-type', 'application/json').send(`{"debts":["${'x'.repeat(9 * 1024 * 1024)}"]}`);
+    expect(huge.status).toBe(413);
+    expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
   it('malformed JSON answers 400; another content type 415', async () => {
     const bad = await t.request.put('/api/v1/debts').set(c.auth).set('content-type', 'application/json').send('{"debts": [');
     expect(bad.status).toBe(400);
@@ -221,7 +247,7 @@ describe('GET /api/v1/debts', () => {
     let cursor: string | null = null;
     const sizes: number[] = [];
     do {
-      const res = await t.request.get(`/api/v1/debts?limit=5${cursor ? `&cursor=${cursor}` : ''}`).set(c.auth);
+      const res: Response = await t.request.get(`/api/v1/debts?limit=5${cursor ? `&cursor=${cursor}` : ''}`).set(c.auth);
       expect(res.status).toBe(200);
       sizes.push(res.body.data.length);
       seen.push(...res.body.data.map((d: DebtBody) => d.external_id));
@@ -398,6 +424,15 @@ describe('DELETE /api/v1/debts/{external_id}', () => {
     expect(res.status).toBe(409);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(await debtRow(t, c.creditorId, 'W-3')).toEqual(before);
+  });
+
+  it('again on a withdrawn debt → 200, the first reason kept; a settled debt → 409', async () => {
+    const again = await t.request.delete('/api/v1/debts/W-1').set(c.auth);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'withdrawn', withdrawn_reason: 'paid_elsewhere' });
+    await setDebt(t, c.creditorId, 'W-5', { status: 'settled', withdrawnReason: null });
+    expect((await t.request.delete('/api/v1/debts/W-5').set(c.auth)).status).toBe(409);
+    expect((await debtRow(t, c.creditorId, 'W-5'))!.status).toBe('settled');
   });
 
   it('404 for an unknown debt; 422 for an unknown reason or field', async () => {

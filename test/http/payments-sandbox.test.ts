@@ -49,7 +49,7 @@ describe('the sandbox payment page', () => {
     expect(pix.pixKey).toBe('financeiro@escola.example.com');
     expect(pix.merchantName).toBe('ESCOLA SAO JOAO LTDA');
     expect(pix.merchantCity).toBe('SAO PAULO');
-    expect(Math.round(pix.transactionAmount * 100)).toBe(first!.amountCents);
+    expect(Math.round((pix.transactionAmount ?? 0) * 100)).toBe(first!.amountCents);
   });
 
   it('says so when the creditor has no Pix key, and still lets the payment be simulated', async () => {

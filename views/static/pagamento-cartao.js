@@ -1,3 +1,4 @@
+/* global window, document */
 // Stripe's Payment Element for card payments: the only script of the portal.
 (function () {
   var form = document.getElementById('card-form');

@@ -83,8 +83,13 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [
     unique('webhook_deliveries_event_endpoint_key').on(t.eventId, t.endpointId),
-    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
-    index('webhook_deliveries_endpoint_status_idx').on(t.endpointId, t.status),
+    // Partial: only pending rows are ever looked for, and a delivery leaves them when done.
+    index('webhook_deliveries_pending_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`status = 'pending'`),
+    index('webhook_deliveries_endpoint_pending_idx')
+      .on(t.endpointId)
+      .where(sql`status = 'pending'`),
     check('webhook_deliveries_status_valid', sql`${t.status} IN ('pending', 'succeeded', 'failed')`),
   ],
 );

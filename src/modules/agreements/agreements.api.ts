@@ -18,20 +18,22 @@ export async function agreementsApi(app: FastifyInstance): Promise<void> {
     return id.toLowerCase();
   };
 
+  // Authenticated on request, before the input is validated: without a token, 401 comes before any 422.
   api.get('/api/v1/agreements', {
-    preHandler: [app.authenticateCreditor],
+    onRequest: [app.authenticateCreditor],
     schema: { tags: ['agreements'], summary: 'List agreements, newest first', security, querystring: agreementListQuery, response: { 200: agreementListResponse } },
     handler: async (request) => service.list(request.creditorId, request.query),
   });
 
   api.get('/api/v1/agreements/:id', {
-    preHandler: [app.authenticateCreditor],
+    onRequest: [app.authenticateCreditor],
     schema: { tags: ['agreements'], summary: 'One agreement with its parcels', security, params: agreementParams, response: { 200: agreementResponse } },
     handler: async (request) => service.get(request.creditorId, agreementId(request.params.id)),
   });
 
   api.post('/api/v1/agreements/:id/cancel', {
-    preHandler: [app.authenticateCreditor, byCreditor],
+    onRequest: [app.authenticateCreditor],
+    preHandler: [byCreditor],
     schema: {
       tags: ['agreements'],
       summary: 'Cancel a pending agreement; its debts go back to open (409 once the debtor has paid or is paying)',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AGREEMENT_STATUSES, PARCEL_STATUSES } from '../../db/schema/index.js';
-import { listSchema, pageQuerySchema } from '../../lib/pagination.js';
+import { decodeCursor, listSchema, pageQuerySchema } from '../../lib/pagination.js';
 
 export const parcelResponse = z.object({
   number: z.number().int(),
@@ -27,9 +27,21 @@ export const agreementResponse = z.object({
 
 export const agreementListResponse = listSchema(agreementResponse);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An agreements cursor names a uuid: another id would reach PostgreSQL as a bad uuid (a 500, not a 422). */
+function isAgreementCursor(cursor: string): boolean {
+  try {
+    return UUID.test(decodeCursor(cursor)?.id ?? '');
+  } catch {
+    return false;
+  }
+}
+
 export const agreementListQuery = z.strictObject({
   status: z.enum(AGREEMENT_STATUSES).optional(),
   ...pageQuerySchema,
+  cursor: pageQuerySchema.cursor.refine((c) => c === undefined || isAgreementCursor(c), 'invalid cursor'),
 });
 
 export const agreementParams = z.object({ id: z.string().max(100) });

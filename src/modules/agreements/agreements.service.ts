@@ -11,6 +11,7 @@ import { decodeCursor, page } from '../../lib/pagination.js';
 import type { Policy } from '../negotiation/policy.js';
 import { emitEvent, notifyOutbox } from '../webhooks/webhooks.events.js';
 import { loadAgreementJson, mapAgreements, type AgreementJson } from './agreements.mapper.js';
+import { cancelAgreement, lockAgreement, Stamp } from './lifecycle.js';
 import type { Offer } from '../negotiation/offers.js';
 
 export interface AgreementDebtTerms {
@@ -39,9 +40,6 @@ export type CreateResult =
   | { kind: 'created'; agreementId: string }
   | { kind: 'exists'; agreementId: string }
   | { kind: 'debts_unavailable'; liveAgreementId: string | undefined };
-
-/** Parcels that a cancellation cancels (a processing one blocks it). */
-const UNPAID_PARCEL = ['pending', 'overdue'] as const;
 
 /** The live agreement (pending or active) of one of these debts, if any. */
 async function liveAgreementOf(tx: Executor, creditorId: string, debtIds: number[]): Promise<string | undefined> {
@@ -153,36 +151,14 @@ export function createAgreementService(deps: { db: Db; clock: Clock }) {
     /** Only while pending, and not while a payment is processing (the debtor is paying). */
     async cancel(creditorId: string, id: string): Promise<AgreementJson> {
       const result = await db.transaction(async (tx) => {
-        const [row] = await tx.select().from(agreements).where(and(eq(agreements.id, id), eq(agreements.creditorId, creditorId))).for('update');
-        if (!row) throw errors.notFound('Agreement');
-        if (row.status !== 'pending') {
-          throw errors.conflict(`The agreement is ${row.status}; only a pending agreement can be cancelled.`, 'agreement_not_pending');
+        const a = await lockAgreement(tx, id);
+        if (!a || a.row.creditorId !== creditorId) throw errors.notFound('Agreement');
+        const cancelled = await cancelAgreement(tx, a, new Stamp(clock.now()));
+        if (!cancelled.ok && cancelled.reason === 'not_pending') {
+          throw errors.conflict(`The agreement is ${a.row.status}; only a pending agreement can be cancelled.`, 'agreement_not_pending');
         }
-        const [processing] = await tx
-          .select({ n: parcels.number })
-          .from(parcels)
-          .where(and(eq(parcels.agreementId, id), eq(parcels.status, 'processing')))
-          .limit(1);
-        if (processing) throw errors.conflict('A payment of this agreement is being processed; it cannot be cancelled now.', 'payment_processing');
-        const now = clock.now();
-        await tx.update(agreements).set({ status: 'cancelled', updatedAt: now }).where(eq(agreements.id, id));
-        await tx
-          .update(parcels)
-          .set({ status: 'cancelled' })
-          .where(and(eq(parcels.agreementId, id), inArray(parcels.status, [...UNPAID_PARCEL])));
-        await tx
-          .update(debts)
-          .set({ status: 'open', updatedAt: now })
-          .where(
-            and(
-              eq(debts.creditorId, creditorId),
-              eq(debts.status, 'in_agreement'),
-              inArray(debts.id, tx.select({ id: agreementDebts.debtId }).from(agreementDebts).where(eq(agreementDebts.agreementId, id))),
-            ),
-          );
-        const data = (await loadAgreementJson(tx, id))!;
-        await emitEvent(tx, { creditorId, type: 'agreement.cancelled', data, at: now });
-        return data;
+        if (!cancelled.ok) throw errors.conflict('A payment of this agreement is being processed; it cannot be cancelled now.', 'payment_processing');
+        return (await loadAgreementJson(tx, id))!;
       });
       notifyOutbox();
       return result;

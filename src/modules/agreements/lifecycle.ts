@@ -56,20 +56,27 @@ export function isLive(status: AgreementStatus): boolean {
  * `next()`, so that created_at orders them as they happened (payment.succeeded, then
  * agreement.activated, then agreement.completed).
  */
-export class Moment {
+export class Stamp {
   private last: number;
-  constructor(
-    readonly now: Date,
-    readonly today: CalendarDate,
-  ) {
+  constructor(readonly now: Date) {
     this.last = now.getTime() - 1;
-  }
-  static of(clock: Clock, tz: string): Moment {
-    return new Moment(clock.now(), todayOf(clock, tz));
   }
   next(): Date {
     this.last += 1;
     return new Date(this.last);
+  }
+}
+
+/** A Stamp with the calendar date of its instant on the business calendar (due dates are counted on it). */
+export class Moment extends Stamp {
+  constructor(
+    now: Date,
+    readonly today: CalendarDate,
+  ) {
+    super(now);
+  }
+  static of(clock: Clock, tz: string): Moment {
+    return new Moment(clock.now(), todayOf(clock, tz));
   }
 }
 
@@ -90,7 +97,7 @@ function parcelJson(p: ParcelRow): AgreementParcelData {
   return { number: p.number, due_date: p.dueDate, amount_cents: p.amountCents, status: p.status, paid_at: p.paidAt ? p.paidAt.toISOString() : null };
 }
 
-async function moveAgreement(tx: Executor, a: LockedAgreement, to: AgreementStatus, m: Moment): Promise<void> {
+async function moveAgreement(tx: Executor, a: LockedAgreement, to: AgreementStatus, m: Stamp): Promise<void> {
   const from = a.row.status;
   if (!AGREEMENT_TRANSITIONS[from].includes(to)) throw new IllegalTransitionError(`agreement ${a.row.id}: ${from} → ${to}`);
   await tx.update(agreements).set({ status: to, updatedAt: m.now }).where(eq(agreements.id, a.row.id));
@@ -98,7 +105,7 @@ async function moveAgreement(tx: Executor, a: LockedAgreement, to: AgreementStat
   a.row.updatedAt = m.now;
 }
 
-async function moveParcels(tx: Executor, a: LockedAgreement, moving: ParcelRow[], to: ParcelStatus, m: Moment): Promise<void> {
+async function moveParcels(tx: Executor, a: LockedAgreement, moving: ParcelRow[], to: ParcelStatus, m: Stamp): Promise<void> {
   if (moving.length === 0) return;
   for (const p of moving) {
     if (!PARCEL_TRANSITIONS[p.status].includes(to)) throw new IllegalTransitionError(`parcel ${a.row.id}#${p.number}: ${p.status} → ${to}`);
@@ -114,12 +121,12 @@ async function moveParcels(tx: Executor, a: LockedAgreement, moving: ParcelRow[]
   }
 }
 
-async function emitAgreement(tx: Executor, a: LockedAgreement, type: 'agreement.activated' | 'agreement.completed' | 'agreement.broken' | 'agreement.expired' | 'agreement.cancelled', m: Moment): Promise<void> {
+async function emitAgreement(tx: Executor, a: LockedAgreement, type: 'agreement.activated' | 'agreement.completed' | 'agreement.broken' | 'agreement.expired' | 'agreement.cancelled', m: Stamp): Promise<void> {
   const data = await loadAgreementJson(tx, a.row.id);
   await emitEvent(tx, { creditorId: a.row.creditorId, type, data: data!, at: m.next() });
 }
 
-async function emitParcel(tx: Executor, a: LockedAgreement, p: ParcelRow, type: 'parcel.due_soon' | 'parcel.overdue', m: Moment): Promise<void> {
+async function emitParcel(tx: Executor, a: LockedAgreement, p: ParcelRow, type: 'parcel.due_soon' | 'parcel.overdue', m: Stamp): Promise<void> {
   const column = type === 'parcel.due_soon' ? { dueSoonNotifiedAt: m.now } : { overdueNotifiedAt: m.now };
   await tx.update(parcels).set(column).where(and(eq(parcels.agreementId, a.row.id), eq(parcels.number, p.number)));
   Object.assign(p, column);
@@ -144,7 +151,7 @@ async function lockDebts(tx: Executor, a: LockedAgreement) {
 }
 
 /** The agreement's debts still held by it (`in_agreement`) become `to`. */
-async function releaseDebts(tx: Executor, a: LockedAgreement, to: DebtStatus, m: Moment): Promise<void> {
+async function releaseDebts(tx: Executor, a: LockedAgreement, to: DebtStatus, m: Stamp): Promise<void> {
   const { rows } = await lockDebts(tx, a);
   const ids = rows.filter((d) => d.status === 'in_agreement').map((d) => d.id);
   if (ids.length === 0) return;
@@ -159,7 +166,7 @@ async function releaseDebts(tx: Executor, a: LockedAgreement, to: DebtStatus, m:
  * principal each had when the agreement was made; each becomes `open`, or `settled` when its
  * principal reaches 0. A share never takes a debt below 0.
  */
-async function creditDebts(tx: Executor, a: LockedAgreement, amountCents: number, from: 'in_agreement' | 'open', m: Moment): Promise<void> {
+async function creditDebts(tx: Executor, a: LockedAgreement, amountCents: number, from: 'in_agreement' | 'open', m: Stamp): Promise<void> {
   const { links, rows } = await lockDebts(tx, a);
   const shares = splitProRata(amountCents, links.map((l) => ({ key: l.debtId, principal_cents: l.principalCents })));
   for (const d of rows) {
@@ -189,7 +196,7 @@ export function coveredParcels(a: LockedAgreement, payment: PaymentCoverage): Pa
 }
 
 /** pending → active once parcel 1 is paid; active → completed (debts settled) once all are. */
-async function advance(tx: Executor, a: LockedAgreement, m: Moment): Promise<void> {
+async function advance(tx: Executor, a: LockedAgreement, m: Stamp): Promise<void> {
   if (a.row.status === 'pending' && a.parcels.find((p) => p.number === 1)?.status === 'paid') {
     await moveAgreement(tx, a, 'active', m);
     await emitAgreement(tx, a, 'agreement.activated', m);
@@ -208,7 +215,7 @@ async function advance(tx: Executor, a: LockedAgreement, m: Moment): Promise<voi
  * to open, like a broken agreement's payments; on a completed one there is nothing left to
  * credit it to.
  */
-export async function applyPayment(tx: Executor, a: LockedAgreement, payment: PaymentCoverage & { amountCents: number }, m: Moment): Promise<void> {
+export async function applyPayment(tx: Executor, a: LockedAgreement, payment: PaymentCoverage & { amountCents: number }, m: Stamp): Promise<void> {
   a.row.paidCents += payment.amountCents;
   await tx.update(agreements).set({ paidCents: a.row.paidCents, updatedAt: m.now }).where(eq(agreements.id, a.row.id));
   if (!isLive(a.row.status)) {
@@ -236,14 +243,14 @@ export async function releaseProcessing(tx: Executor, a: LockedAgreement, number
   for (const p of late) if (!p.overdueNotifiedAt) await emitParcel(tx, a, p, 'parcel.overdue', m);
 }
 
-async function cancelUnpaid(tx: Executor, a: LockedAgreement, m: Moment): Promise<void> {
+async function cancelUnpaid(tx: Executor, a: LockedAgreement, m: Stamp): Promise<void> {
   await moveParcels(tx, a, a.parcels.filter((p) => p.status === 'pending' || p.status === 'overdue'), 'cancelled', m);
 }
 
 export type CancelResult = { ok: true } | { ok: false; reason: 'not_pending' | 'processing' };
 
 /** The creditor cancels: only while pending and while no payment is under way. */
-export async function cancelAgreement(tx: Executor, a: LockedAgreement, m: Moment): Promise<CancelResult> {
+export async function cancelAgreement(tx: Executor, a: LockedAgreement, m: Stamp): Promise<CancelResult> {
   if (a.row.status !== 'pending') return { ok: false, reason: 'not_pending' };
   if (a.parcels.some((p) => p.status === 'processing')) return { ok: false, reason: 'processing' };
   await cancelUnpaid(tx, a, m);

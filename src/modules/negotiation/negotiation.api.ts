@@ -12,17 +12,18 @@ export async function negotiationApi(app: FastifyInstance): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { database, clock, config } = app.deps;
   const service = createNegotiationService({ db: database.db, clock, tzBusiness: config.tzBusiness });
-  const creditor = { preHandler: [app.authenticateCreditor], security: [{ bearer: [] }] };
+  // Authenticated on request, before the body is even parsed: without a token, 401 comes first.
+  const creditor = { onRequest: [app.authenticateCreditor], security: [{ bearer: [] }] };
   const byCreditor = app.idempotent((request) => `creditor:${request.creditorId}`);
 
   api.get('/api/v1/policy', {
-    preHandler: creditor.preHandler,
+    onRequest: creditor.onRequest,
     schema: { tags: ['policy'], summary: 'The current policy and its version (0: the defaults)', security: creditor.security, response: { 200: policyResponse } },
     handler: async (request) => service.currentPolicy(request.creditorId),
   });
 
   api.put('/api/v1/policy', {
-    preHandler: creditor.preHandler,
+    onRequest: creditor.onRequest,
     validatorCompiler: checkedByTheService,
     schema: { tags: ['policy'], summary: 'Replace the whole policy; each PUT makes a new immutable version', security: creditor.security, body: policyBodyDoc, response: { 200: policyResponse } },
     handler: async (request) => service.replacePolicy(request.creditorId, request.body as unknown),
@@ -35,7 +36,8 @@ export async function negotiationApi(app: FastifyInstance): Promise<void> {
   };
 
   api.post('/api/v1/simulate', {
-    preHandler: [app.authenticateCreditor, checkSimulation, byCreditor],
+    onRequest: creditor.onRequest,
+    preHandler: [checkSimulation, byCreditor],
     validatorCompiler: checkedByTheService,
     schema: { tags: ['policy'], summary: 'The offers for some debts on a given or the current policy (a what-if: no prescription)', security: creditor.security, body: simulateBodyDoc, response: { 200: simulateResponse } },
     handler: async (request) => {

@@ -9,6 +9,7 @@ import { creditors, debts, payments } from '../../db/schema/index.js';
 import { calendarDateAt, formatDateBR } from '../../lib/dates.js';
 import { formatBRL } from '../../lib/money.js';
 import { projectPath } from '../../lib/paths.js';
+import { scrub } from '../../lib/redact.js';
 import { isUnpaid } from '../agreements/agreements.mapper.js';
 import { Moment, type LockedAgreement } from '../agreements/lifecycle.js';
 import { formatInstantBR } from '../portal/format.js';
@@ -287,7 +288,7 @@ export async function paymentPages(app: FastifyInstance, opts: { mode: PaymentMo
         }
       }
     } catch (err) {
-      request.log.error({ err: (err as Error).message, payment: payment.id }, 'stripe call failed');
+      request.log.error({ err: scrub((err as Error).message), payment: payment.id }, 'stripe call failed');
       return renderPayPage(request, reply.code(502), a, target, {
         notice: 'Não foi possível iniciar o pagamento agora. Nada foi cobrado. Tente de novo em alguns minutos.',
       });
@@ -333,7 +334,7 @@ export async function paymentPages(app: FastifyInstance, opts: { mode: PaymentMo
             [payment] = await db.select().from(payments).where(eq(payments.id, id));
           }
         } catch (err) {
-          request.log.warn({ err: (err as Error).message, payment: request.params.paymentId }, 'stripe retrieve failed');
+          request.log.warn({ err: scrub((err as Error).message), payment: request.params.paymentId }, 'stripe retrieve failed');
         }
       }
       const view = await paymentView(payment!, m.now);

@@ -76,12 +76,12 @@ export async function openPayment(
   db: Db,
   input: { agreementId: string; creditorId: string; target: PaymentTarget; method: PaymentMethod; provider: PaymentProvider; expectedCents?: number; m: Moment },
 ): Promise<OpenResult> {
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx): Promise<OpenResult> => {
     const a = await lockAgreement(tx, input.agreementId);
-    if (!a || a.row.creditorId !== input.creditorId) return { ok: false, reason: 'not_found' } as const;
+    if (!a || a.row.creditorId !== input.creditorId) return { ok: false, reason: 'not_found' };
     const check = payable(a, input.target, input.m.today);
     if (!check.ok) return check;
-    if (input.expectedCents !== undefined && input.expectedCents !== check.amountCents) return { ok: false, reason: 'amount_changed' } as const;
+    if (input.expectedCents !== undefined && input.expectedCents !== check.amountCents) return { ok: false, reason: 'amount_changed' };
     const parcelNumber = input.target.kind === 'parcel' ? input.target.parcelNumber : null;
     const candidates = await tx
       .select()
@@ -100,11 +100,7 @@ export async function openPayment(
       .limit(5);
     // A payment whose Pix code expired is spent: a new one gets a new PaymentIntent and a fresh code.
     const existing = candidates.find((p) => !pixExpired(p, input.m.now));
-    if (existing) {
-      if (existing.method === input.method) return { ok: true, payment: existing, created: false } as const;
-      const [updated] = await tx.update(payments).set({ method: input.method, updatedAt: input.m.now }).where(eq(payments.id, existing.id)).returning();
-      return { ok: true, payment: updated!, created: false } as const;
-    }
+    if (existing) return { ok: true, payment: existing, created: false };
     const [created] = await tx
       .insert(payments)
       .values({
@@ -121,8 +117,17 @@ export async function openPayment(
         updatedAt: input.m.now,
       })
       .returning();
-    return { ok: true, payment: created!, created: true } as const;
+    return { ok: true, payment: created!, created: true };
   });
+  if (!result.ok || result.payment.method === input.method) return result;
+  // The debtor chose another way to pay the same payment (one PaymentIntent serves them all).
+  // Written outside the agreement's lock: a settle holding this payment's lock never waits on us.
+  const [updated] = await db
+    .update(payments)
+    .set({ method: input.method, updatedAt: input.m.now })
+    .where(and(eq(payments.id, result.payment.id), eq(payments.status, 'pending')))
+    .returning();
+  return { ...result, payment: updated ?? result.payment };
 }
 
 export type PaymentLocator = { id: string } | { providerRef: string; fallbackId?: string | undefined };

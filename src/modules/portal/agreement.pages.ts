@@ -6,6 +6,7 @@ import { calendarDateAt, formatDateBR } from '../../lib/dates.js';
 import { formatBRL } from '../../lib/money.js';
 import { isUnpaid, nextUnpaidParcel, type AgreementRow, type ParcelRow } from '../agreements/agreements.mapper.js';
 import type { Policy } from '../negotiation/policy.js';
+import { paymentProgressLines } from '../payments/payments.view.js';
 import type { OfferTerms } from './offers.service.js';
 import { formatInstantBR, formatPct } from './format.js';
 import { renderPortalPage } from './portal.plugin.js';
@@ -40,7 +41,7 @@ export async function loadOwnAgreement(app: FastifyInstance, session: PortalSess
 }
 
 export async function agreementPages(app: FastifyInstance): Promise<void> {
-  const { database, config } = app.deps;
+  const { database, config, clock } = app.deps;
   const db = database.db;
   const tz = config.tzBusiness;
 
@@ -76,7 +77,8 @@ export async function agreementPages(app: FastifyInstance): Promise<void> {
       })),
       pay: next && next.status !== 'processing' ? { number: next.number, amount: formatBRL(next.amountCents), dueDate: formatDateBR(next.dueDate) } : null,
       processing: next?.status === 'processing',
-      payoff: live && ps.some(isUnpaid),
+      inProgress: live ? await paymentProgressLines(db, a.id, clock.now(), tz) : [],
+      payoff: live && ps.some(isUnpaid) && !ps.some((p) => p.status === 'processing'),
     });
   });
 

@@ -1,17 +1,16 @@
 // The logged-in debtor's way from debts to a confirmed agreement (CONTRACT §6.2–6.4).
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { agreements } from '../../db/schema/index.js';
-import { today as todayOf } from '../../lib/clock.js';
-import { addDays, calendarDateAt, formatDateBR, parseIsoDate } from '../../lib/dates.js';
+import { addDays, calendarDateAt, formatDateBR, parseIsoDate, type CalendarDate } from '../../lib/dates.js';
 import { formatBRL } from '../../lib/money.js';
 import { createAgreement } from '../agreements/agreements.service.js';
 import { updatedBalance } from '../negotiation/offers.js';
 import { createPolicyService } from '../negotiation/policy.service.js';
 import { notifyOutbox } from '../webhooks/webhooks.events.js';
-import { buildOffers, checkOffer, openDebts, storeOffers, type OfferRow, type OfferTerms } from './offers.service.js';
+import { buildOffers, checkOffer, openDebts, prescriptionCutoff, storeOffers, type OfferRow, type OfferTerms } from './offers.service.js';
 import { renderPortalPage, seeOther } from './portal.plugin.js';
-import type { PortalSession } from './session.js';
+import { createSessionRepository, type PortalSession } from './session.js';
 import { AGREEMENT_STATUS_TEXT, creditorView, debtorView, offerView } from './view-models.js';
 import { formatInstantBR, formatPct } from './format.js';
 
@@ -59,21 +58,26 @@ export async function debtorPages(app: FastifyInstance): Promise<void> {
   const { database, clock, config } = app.deps;
   const db = database.db;
   const policies = createPolicyService({ db });
+  const sessions = createSessionRepository(db);
   const session = (request: FastifyRequest): PortalSession => request.portalSession!;
-  const today = () => todayOf(clock, config.tzBusiness);
+  // Today on the business calendar, worked out at most once a minute: time-zone offsets are
+  // whole minutes, so the date cannot change within one (a time-zone conversion costs tens
+  // of microseconds, a good part of a page).
+  let memo = { minute: NaN, day: '' as CalendarDate };
+  const today = (): CalendarDate => {
+    const now = clock.now();
+    const minute = Math.floor(now.getTime() / 60_000);
+    if (minute !== memo.minute) memo = { minute, day: calendarDateAt(now, config.tzBusiness) };
+    return memo.day;
+  };
 
-  app.get<{ Querystring: Query }>('/dividas', { preHandler: [app.requirePortalSession] }, async (request, reply) => {
-    const s = session(request);
+  // One statement for the whole page: the session (with its creditor and policy), the open
+  // debts and the agreements.
+  app.get<{ Querystring: Query }>('/dividas', async (request, reply) => {
     const day = today();
-    const [agreementRows, debtRows] = await Promise.all([
-      db
-        .select({ id: agreements.id, status: agreements.status, totalCents: agreements.totalCents, installments: agreements.installments, acceptedAt: agreements.acceptedAt })
-        .from(agreements)
-        .where(and(eq(agreements.creditorId, s.creditorId), eq(agreements.cpf, s.cpf)))
-        .orderBy(sql`${agreements.status} IN ('pending', 'active') DESC`, desc(agreements.createdAt))
-        .limit(50),
-      openDebts(db, s, day),
-    ]);
+    const page = await app.loadPortalSessionWith(request, reply, (id, now) => sessions.loadDebtsPage(id, now, prescriptionCutoff(day)));
+    if (!page) return app.portalSessionEnded(reply);
+    const { session: s, debts: debtRows, agreements: agreementRows } = page;
     const policy = s.policy.policy;
     const debts = debtRows.map((d) => ({
       id: d.id,

@@ -21,8 +21,10 @@ export async function linksApi(app: FastifyInstance): Promise<void> {
   const service = createLinkService({ db: database.db, clock, secretKey: config.secretKey, tz: config.tzBusiness });
   const security = [{ bearer: [] }];
 
+  // Authenticated on request, before the input is validated: without a token, 401 comes before any 422.
   api.post('/api/v1/links', {
-    preHandler: [app.authenticateCreditor, app.idempotent((request) => `creditor:${request.creditorId}`)],
+    onRequest: [app.authenticateCreditor],
+    preHandler: [app.idempotent((request) => `creditor:${request.creditorId}`)],
     // Runs after the idempotency hook has stored the reply: the token is put in only now,
     // on the first answer and on every replay alike, and is never stored.
     onSend: async (_request, _reply, payload) => {
@@ -44,7 +46,7 @@ export async function linksApi(app: FastifyInstance): Promise<void> {
   });
 
   api.delete('/api/v1/links/:id', {
-    preHandler: [app.authenticateCreditor],
+    onRequest: [app.authenticateCreditor],
     schema: { tags: ['links'], summary: 'Revoke a debtor link (its sessions end)', security, params: z.object({ id: z.string().max(100) }), response: { 204: z.null() } },
     handler: async (request, reply) => {
       if (!UUID.test(request.params.id)) throw errors.notFound('Link');

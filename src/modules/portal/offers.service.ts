@@ -48,9 +48,12 @@ export function termsHashOf(terms: OfferTerms): string {
   return sha256(canonicalJson(terms));
 }
 
+let lastCutoff: [CalendarDate, CalendarDate] = ['', ''];
 /** Due dates strictly before this are prescribed (Código Civil art. 206 §5 I). */
 export function prescriptionCutoff(today: CalendarDate): CalendarDate {
-  return addYears(today, -5);
+  // every page asks with the same day: the last answer is kept
+  if (lastCutoff[0] !== today) lastCutoff = [today, addYears(today, -5)];
+  return lastCutoff[1];
 }
 
 /** The debtor's open, unprescribed debts with this creditor (only `ids` when given), oldest due first. */

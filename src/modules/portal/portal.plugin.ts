@@ -24,6 +24,13 @@ declare module 'fastify' {
     requirePortalSession(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void>;
     /** The debtor's session when there is one (pages open to anyone, such as /privacidade). */
     loadPortalSession(request: FastifyRequest, reply: FastifyReply): Promise<PortalSession | null>;
+    /**
+     * Like loadPortalSession, with the session read by `fetch`: a page's own query that
+     * returns the session with the page's data, in one statement (the debts page).
+     */
+    loadPortalSessionWith<T extends { session: PortalSession }>(request: FastifyRequest, reply: FastifyReply, fetch: (id: string, now: Date) => Promise<T | undefined>): Promise<T | null>;
+    /** The "session ended" page (401), as requirePortalSession answers it. */
+    portalSessionEnded(reply: FastifyReply): FastifyReply;
     /** Sets the session cookie (HttpOnly, SameSite=Lax, Secure in production, 30 idle minutes). */
     setPortalSessionCookie(reply: FastifyReply, cookieValue: string): void;
     clearPortalSessionCookie(reply: FastifyReply): void;
@@ -61,30 +68,41 @@ async function portalPlugin(app: FastifyInstance): Promise<void> {
     reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure });
   });
 
-  async function load(request: FastifyRequest, reply: FastifyReply): Promise<PortalSession | null> {
-    if (request.portalSession) return request.portalSession;
+  async function loadWith<T extends { session: PortalSession }>(request: FastifyRequest, reply: FastifyReply, fetch: (id: string, now: Date) => Promise<T | undefined>): Promise<T | null> {
     const cookieValue = request.cookies[SESSION_COOKIE];
     const id = sessionIdFromCookie(cookieValue);
     if (!id) return null;
     const now = clock.now();
-    const session = await sessions.load(id, now);
-    if (!session) {
+    const found = await fetch(id, now);
+    if (!found) {
       app.clearPortalSessionCookie(reply);
       return null;
     }
     // Sliding expiry, written at most once a minute so that reading stays cheap.
-    if (now.getTime() - session.lastSeenAt.getTime() >= SESSION_TOUCH_MS) {
+    if (now.getTime() - found.session.lastSeenAt.getTime() >= SESSION_TOUCH_MS) {
       await sessions.touch(id, now);
       app.setPortalSessionCookie(reply, cookieValue!);
     }
-    request.portalSession = session;
-    return session;
+    request.portalSession = found.session;
+    return found;
   }
 
+  const fetchSession = async (id: string, now: Date) => {
+    const session = await sessions.load(id, now);
+    return session && { session };
+  };
+  async function load(request: FastifyRequest, reply: FastifyReply): Promise<PortalSession | null> {
+    if (request.portalSession) return request.portalSession;
+    return (await loadWith(request, reply, fetchSession))?.session ?? null;
+  }
+
+  const ended = (reply: FastifyReply) => reply.code(401).renderPage('portal/session-ended', { title: 'Sessão encerrada' });
   app.decorate('loadPortalSession', load);
+  app.decorate('loadPortalSessionWith', loadWith);
+  app.decorate('portalSessionEnded', ended);
   app.decorate('requirePortalSession', async (request: FastifyRequest, reply: FastifyReply) => {
     if (await load(request, reply)) return;
-    return reply.code(401).renderPage('portal/session-ended', { title: 'Sessão encerrada' });
+    return ended(reply);
   });
 }
 

@@ -1,10 +1,11 @@
 // Debtor sessions: the cookie carries a random 256-bit value; the database keeps only its
 // SHA-256, with the link, creditor and CPF it was opened for. Sessions end after 30 idle
 // minutes (sliding), on **Sair**, and when their link is revoked or dies.
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql, type Placeholder } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import type { Executor } from '../../db/client.js';
-import { creditors, debtorLinks, policyVersions, portalSessions } from '../../db/schema/index.js';
+import { creditors, debtorLinks, policyVersions, portalSessions, type AgreementStatus } from '../../db/schema/index.js';
+import type { CalendarDate } from '../../lib/dates.js';
 import { sha256 } from '../../lib/ids.js';
 import type { Policy } from '../negotiation/policy.js';
 import { defaultPolicy } from '../negotiation/policy.js';
@@ -49,14 +50,132 @@ export function sessionIdFromCookie(value: string | undefined): string | undefin
 }
 
 /** A live link: not revoked, and not expired unless an agreement made through it is live. */
-export function linkAliveSql(now: Date) {
+export function linkAliveSql(now: Date | Placeholder) {
   // Qualified by hand: inside a select list drizzle may print a column without its table,
   // and a bare "id" in the subquery would name the agreement's.
-  return sql<boolean>`("debtor_links"."revoked_at" IS NULL AND ("debtor_links"."expires_at" > ${now.toISOString()}::timestamptz OR EXISTS (
+  const at = now instanceof Date ? now.toISOString() : now;
+  return sql<boolean>`("debtor_links"."revoked_at" IS NULL AND ("debtor_links"."expires_at" > ${at}::timestamptz OR EXISTS (
     SELECT 1 FROM agreements a WHERE a.link_id = "debtor_links"."id" AND a.status IN ('pending', 'active'))))`;
 }
 
+/** An open debt as the debts page lists it (`openDebts` in offers.service.ts reads the same rows). */
+export interface SessionDebt {
+  id: number;
+  externalId: string;
+  description: string | null;
+  dueDate: string;
+  amountCents: number;
+  creditedCents: number;
+}
+
+/** One of the debtor's agreements with the session's creditor, for the debts page. */
+export interface SessionAgreement {
+  id: string;
+  status: AgreementStatus;
+  totalCents: number;
+  installments: number;
+  acceptedAt: Date;
+}
+
+export interface DebtsPageData {
+  session: PortalSession;
+  /** Open, unprescribed debts, oldest due first. */
+  debts: SessionDebt[];
+  /** Live agreements first, then the newest; at most 50. */
+  agreements: SessionAgreement[];
+}
+
+type Json<T> = T | string | null;
+const parsed = <T>(value: Json<T>, fallback: T): T => (value === null ? fallback : typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+/**
+ * The session's columns, its link's liveness, its creditor and the creditor's current
+ * policy: what every page of a logged-in debtor needs, read in one statement.
+ */
+function sessionSelection() {
+  return {
+    id: portalSessions.id,
+    linkId: portalSessions.linkId,
+    creditorId: portalSessions.creditorId,
+    cpf: portalSessions.cpf,
+    lastSeenAt: portalSessions.lastSeenAt,
+    linkAlive: linkAliveSql(sql.placeholder('now')),
+    creditor: {
+      id: creditors.id,
+      name: creditors.name,
+      document: creditors.document,
+      street: creditors.street,
+      city: creditors.city,
+      state: creditors.state,
+      postalCode: creditors.postalCode,
+      email: creditors.email,
+      phone: creditors.phone,
+    },
+    policy: sql<Json<{ version: number; policy: Policy }>>`(
+      SELECT jsonb_build_object('version', pv.version, 'policy', pv.policy) FROM ${policyVersions} pv
+      WHERE pv.creditor_id = "portal_sessions"."creditor_id" ORDER BY pv.version DESC LIMIT 1)`,
+  };
+}
+
+type SessionRow = {
+  id: string;
+  linkId: string;
+  creditorId: string;
+  cpf: string;
+  lastSeenAt: Date;
+  linkAlive: boolean;
+  creditor: PortalCreditor;
+  policy: Json<{ version: number; policy: Policy }>;
+};
+
+/** The session a row stands for, or undefined when its link died or it has been idle too long. */
+function liveSession(row: SessionRow | undefined, now: Date): PortalSession | undefined {
+  if (!row || !row.linkAlive) return undefined;
+  if (now.getTime() - row.lastSeenAt.getTime() > SESSION_IDLE_MS) return undefined;
+  return {
+    id: row.id,
+    linkId: row.linkId,
+    creditorId: row.creditorId,
+    cpf: row.cpf,
+    lastSeenAt: row.lastSeenAt,
+    creditor: row.creditor,
+    policy: parsed(row.policy, { version: 0, policy: defaultPolicy() }),
+  };
+}
+
 export function createSessionRepository(db: Executor) {
+  // Prepared (named) statements: built once here, parsed and planned once per connection.
+  const live = and(eq(portalSessions.id, sql.placeholder('id')), isNull(portalSessions.endedAt));
+  const loadSession = db
+    .select(sessionSelection())
+    .from(portalSessions)
+    .innerJoin(debtorLinks, eq(debtorLinks.id, portalSessions.linkId))
+    .innerJoin(creditors, eq(creditors.id, portalSessions.creditorId))
+    .where(live)
+    .prepare('portal_session_load');
+  const loadDebtsPage = db
+    .select({
+      ...sessionSelection(),
+      // The same rows as openDebts(): this creditor's open debts of this CPF due on or after the prescription cutoff.
+      debts: sql<Json<SessionDebt[]>>`(
+        SELECT json_agg(json_build_object('id', d.id, 'externalId', d.external_id, 'description', d.description, 'dueDate', d.due_date,
+                                          'amountCents', d.amount_cents, 'creditedCents', d.credited_cents) ORDER BY d.due_date, d.id)
+          FROM debts d
+         WHERE d.creditor_id = "portal_sessions"."creditor_id" AND d.cpf = "portal_sessions"."cpf" AND d.status = 'open'
+           AND d.due_date >= ${sql.placeholder('cutoff')}::date)`,
+      agreements: sql<Json<(Omit<SessionAgreement, 'acceptedAt'> & { acceptedAt: number })[]>>`(
+        SELECT json_agg(json_build_object('id', a.id, 'status', a.status, 'totalCents', a.total_cents, 'installments', a.installments,
+                                          'acceptedAt', (extract(epoch FROM a.accepted_at) * 1000)::bigint) ORDER BY a.live DESC, a.created_at DESC)
+          FROM (SELECT ag.*, ag.status IN ('pending', 'active') AS live FROM agreements ag
+                 WHERE ag.creditor_id = "portal_sessions"."creditor_id" AND ag.cpf = "portal_sessions"."cpf"
+                 ORDER BY live DESC, ag.created_at DESC LIMIT 50) a)`,
+    })
+    .from(portalSessions)
+    .innerJoin(debtorLinks, eq(debtorLinks.id, portalSessions.linkId))
+    .innerJoin(creditors, eq(creditors.id, portalSessions.creditorId))
+    .where(live)
+    .prepare('portal_session_debts_page');
+
   return {
     async insert(row: { id: string; linkId: string; creditorId: string; cpf: string; now: Date }): Promise<void> {
       await db.insert(portalSessions).values({ id: row.id, linkId: row.linkId, creditorId: row.creditorId, cpf: row.cpf, createdAt: row.now, lastSeenAt: row.now });
@@ -64,44 +183,22 @@ export function createSessionRepository(db: Executor) {
 
     /** The live session with its creditor and current policy, in one query; undefined when none. */
     async load(id: string, now: Date): Promise<PortalSession | undefined> {
-      const [row] = await db
-        .select({
-          id: portalSessions.id,
-          linkId: portalSessions.linkId,
-          creditorId: portalSessions.creditorId,
-          cpf: portalSessions.cpf,
-          lastSeenAt: portalSessions.lastSeenAt,
-          linkAlive: linkAliveSql(now),
-          creditor: {
-            id: creditors.id,
-            name: creditors.name,
-            document: creditors.document,
-            street: creditors.street,
-            city: creditors.city,
-            state: creditors.state,
-            postalCode: creditors.postalCode,
-            email: creditors.email,
-            phone: creditors.phone,
-          },
-          policy: sql<{ version: number; policy: Policy } | null>`(
-            SELECT jsonb_build_object('version', pv.version, 'policy', pv.policy) FROM ${policyVersions} pv
-            WHERE pv.creditor_id = "portal_sessions"."creditor_id" ORDER BY pv.version DESC LIMIT 1)`,
-        })
-        .from(portalSessions)
-        .innerJoin(debtorLinks, eq(debtorLinks.id, portalSessions.linkId))
-        .innerJoin(creditors, eq(creditors.id, portalSessions.creditorId))
-        .where(and(eq(portalSessions.id, id), isNull(portalSessions.endedAt)));
-      if (!row || !row.linkAlive) return undefined;
-      if (now.getTime() - row.lastSeenAt.getTime() > SESSION_IDLE_MS) return undefined;
-      const policy = typeof row.policy === 'string' ? (JSON.parse(row.policy) as { version: number; policy: Policy }) : row.policy;
+      const [row] = await loadSession.execute({ id, now: now.toISOString() });
+      return liveSession(row, now);
+    },
+
+    /**
+     * The live session and what the debts page lists (open debts due on or after `cutoff`,
+     * agreements), in one query; undefined when there is no live session.
+     */
+    async loadDebtsPage(id: string, now: Date, cutoff: CalendarDate): Promise<DebtsPageData | undefined> {
+      const [row] = await loadDebtsPage.execute({ id, now: now.toISOString(), cutoff });
+      const session = liveSession(row, now);
+      if (!row || !session) return undefined;
       return {
-        id: row.id,
-        linkId: row.linkId,
-        creditorId: row.creditorId,
-        cpf: row.cpf,
-        lastSeenAt: row.lastSeenAt,
-        creditor: row.creditor,
-        policy: policy ?? { version: 0, policy: defaultPolicy() },
+        session,
+        debts: parsed(row.debts, []),
+        agreements: parsed(row.agreements, []).map((a) => ({ ...a, acceptedAt: new Date(Number(a.acceptedAt)) })),
       };
     },
 

@@ -28,6 +28,7 @@ import { regexes } from 'zod';
 import { documentProblemMessage, parseCpf } from '../../lib/documents.js';
 import { parseReais } from '../../lib/money.js';
 import { addYears, type CalendarDate } from '../../lib/dates.js';
+import { scrub } from '../../lib/redact.js';
 
 export const DEBT_COLUMNS = ['external_id', 'cpf', 'name', 'email', 'phone', 'amount', 'due_date', 'description'] as const;
 /** A column of the portfolio CSV, by its contract name. */
@@ -83,7 +84,12 @@ export function isPrescribed(dueDate: CalendarDate, today: CalendarDate): boolea
 // Field rules. Each returns the normalised value or a Problem (allocated only on failure).
 
 class Problem {
-  constructor(readonly message: string) {}
+  readonly message: string;
+  constructor(message: string) {
+    // A message may quote a cell, and a CPF typed in the wrong column would come back
+    // whole: error messages never hold one (CONTRACT §2). Built only on failure.
+    this.message = scrub(message);
+  }
 }
 
 /* eslint-disable no-control-regex -- these patterns exist to find control characters */

@@ -1,7 +1,19 @@
-// Imports run in the background, in two phases (see src/db/schema/imports.ts): the upload
-// is spooled to disk, `parse` streams it through the CSV reader into import_rows and
-// import_errors by COPY in short transactions, and only once the whole file has been read
-// does `merge` upsert the rows into debts, chunk by chunk, recording its progress.
+// Imports run in the background. The upload is spooled to disk first (memory stays flat; the
+// file is hashed for idempotency and kept until the import ends, so that an interrupted one
+// can start over). Then:
+//
+// - On PostgreSQL, one pass in ONE transaction on a dedicated connection: each batch the CSV
+//   reader yields is COPYed into a TEMP staging table and merged into debts by one statement
+//   (mergeStageBatch), while the next batch is being parsed. Rejected rows and the counts go
+//   through other connections, in short transactions of their own, so GET /imports/{id}
+//   shows them growing; the debts appear all at once when the transaction commits. A file
+//   that fails as a whole mid-way rolls it back (nothing changed); so does a crash, and
+//   recovery runs the import again from the spooled file. Imports of one creditor take
+//   turns (an advisory lock held by that transaction).
+// - On PGlite (one connection, where short transactions matter more than speed), in two
+//   phases (see src/db/schema/imports.ts): `parse` streams the file into import_rows and
+//   import_errors by COPY in short transactions, and only once the whole file has been read
+//   does `merge` upsert the rows into debts, chunk by chunk, recording its progress.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,27 +23,111 @@ import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { copyLine, withRawTransaction } from '../../db/raw.js';
+import { copyLine, withRawTransaction, type RawTx } from '../../db/raw.js';
 import { importErrors, imports } from '../../db/schema/index.js';
 import { today, type Clock } from '../../lib/clock.js';
 import { errors } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { decodeCursor, page } from '../../lib/pagination.js';
-import { CsvFileError, readDebtCsvBatches } from './csv-reader.js';
-import { mergeStagedRows, STAGE_COLUMNS } from './portfolio.merge.js';
+import { CsvFileError, DebtCsvParser, readDebtCsvBatches } from './csv-reader.js';
+import type { DebtRow } from './debt-row.js';
+import { CREATE_STAGE_TABLE, mergeStagedRows, mergeStageBatch, STAGE_COLUMNS, STAGE_TABLE, STAGE_TABLE_COLUMNS, type MergeResult } from './portfolio.merge.js';
 
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+/** PGlite: rows per parse transaction, lines per merge transaction. */
 const CHUNK_ROWS = 5000;
 const MERGE_LINES = 5000;
+/**
+ * PostgreSQL: rows per batch (one COPY + one merge statement). Large enough that the round
+ * trips and the per-statement work are noise; small enough that a batch's sort stays in
+ * work_mem and that progress shows several times a second.
+ */
+const BATCH_ROWS = 10_000;
+/** PostgreSQL: imports loading at once in one process (each holds a pooled connection throughout). */
+const PARALLEL_LOADS = 2;
+/** PostgreSQL: a load that meets another transaction (deadlock, a debt created meanwhile) starts over, this many times. */
+const LOAD_ATTEMPTS = 3;
+const RETRYABLE = new Set(['40P01', '40001', '23505']);
 const FIRST_ERRORS = 1000;
 const STALE_MS = 60_000;
+const HEARTBEAT_MS = 15_000;
+const ERROR_COLUMNS = ['import_id', 'creditor_id', 'line', 'column', 'message'] as const;
 
 export type ImportRow = typeof imports.$inferSelect;
 
 export interface ImportHooks {
   /** Called in the transaction that finishes a (non-dry-run) import: the outbox writes `import.completed` there. */
   onFinished?: (tx: import('../../db/client.js').Executor, summary: ReturnType<typeof toImportSummary>, creditorId: string) => Promise<void>;
+  /** Called each time an import's counts have been committed, while it runs (tests watch progress with it). */
+  onProgress?: (importId: string) => Promise<void> | void;
 }
+
+interface RowError {
+  line: number;
+  column: string | null;
+  message: string;
+}
+
+/**
+ * One batch on its way to the database, PostgreSQL side: the accepted rows as COPY text in a
+ * reusable off-heap buffer (each parsed row becomes bytes at once and is garbage while still
+ * young, so the heap stays small), and the rows the reader rejected.
+ */
+class StageBatch {
+  private buffer = Buffer.allocUnsafe(2 * 1024 * 1024);
+  private length = 0;
+  rows = 0;
+  rejectedRows = 0;
+  errors: RowError[] = [];
+  lastLine = 0;
+
+  get events(): number {
+    return this.rows + this.rejectedRows;
+  }
+
+  addRow(line: number, r: DebtRow): void {
+    const text = copyLine([line, r.external_id, r.cpf, r.name, r.email, r.phone, r.amount_cents, r.due_date, r.description]);
+    const room = this.length + text.length * 3;
+    if (room > this.buffer.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(room, this.buffer.length * 2));
+      this.buffer.copy(bigger, 0, 0, this.length);
+      this.buffer = bigger;
+    }
+    this.length += this.buffer.write(text, this.length);
+    this.rows++;
+    this.lastLine = line;
+  }
+
+  addRejected(line: number, errors: readonly { column: string | null; message: string }[]): void {
+    for (const e of errors) this.errors.push({ line, column: e.column, message: e.message });
+    this.rejectedRows++;
+    this.lastLine = line;
+  }
+
+  /** The COPY data; valid until the next reset. */
+  copyData(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.rows = 0;
+    this.rejectedRows = 0;
+    this.errors = [];
+  }
+}
+
+/** The spooled file in 32 KiB chunks, giving the event loop a turn after each (a couple of ms of parsing). */
+async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(file, { highWaterMark: 32 * 1024 })) {
+    yield chunk as Buffer;
+    // The database's replies (the end of a COPY, of a merge) are read between chunks, so the
+    // next statement goes out within a few ms while the parser works on the next batch.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const noop = () => {};
 
 export function toImportSummary(row: ImportRow) {
   return {
@@ -51,13 +147,41 @@ class UploadTooLarge extends Error {}
 /** The process is shutting down: the import stays `processing` and is resumed later. */
 class Interrupted extends Error {}
 
-export function createImportService(deps: { database: Database; clock: Clock; config: Config; log: FastifyBaseLogger; hooks?: ImportHooks }) {
+export function createImportService(deps: {
+  database: Database;
+  clock: Clock;
+  config: Config;
+  log: FastifyBaseLogger;
+  hooks?: ImportHooks;
+  /** Rows per batch (both databases); tests use a small one to run several batches on a small file. */
+  batchRows?: number;
+}) {
   const { database, clock, config, log, hooks = {} } = deps;
   const db = database.db;
+  const chunkRows = deps.batchRows ?? CHUNK_ROWS;
+  const mergeLines = deps.batchRows ?? MERGE_LINES;
+  const batchRows = deps.batchRows ?? BATCH_ROWS;
   const uploadDir = path.join(config.dataDir, 'uploads');
   const running = new Map<string, Promise<void>>();
   let stopping = false;
   const fileOf = (id: string) => path.join(uploadDir, `${id}.csv`);
+
+  // At most PARALLEL_LOADS single-pass loads at once: each holds a pooled connection for its
+  // whole run, and progress writes and the API need the others.
+  let loads = 0;
+  const waiting: Array<() => void> = [];
+  const acquireLoad = (): Promise<void> => {
+    if (loads < PARALLEL_LOADS) {
+      loads++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const releaseLoad = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else loads--;
+  };
 
   async function spool(id: string, source: Readable): Promise<string> {
     mkdirSync(uploadDir, { recursive: true });
@@ -79,7 +203,10 @@ export function createImportService(deps: { database: Database; clock: Clock; co
   }
 
   async function heartbeat(id: string, values: Partial<typeof imports.$inferInsert> = {}) {
-    await db.update(imports).set({ ...values, heartbeatAt: clock.now() }).where(eq(imports.id, id));
+    await db
+      .update(imports)
+      .set({ ...values, heartbeatAt: clock.now() })
+      .where(and(eq(imports.id, id), eq(imports.status, 'processing')));
   }
 
   async function finish(row: ImportRow, values: { status: 'completed' | 'failed'; error?: string }) {
@@ -96,14 +223,10 @@ export function createImportService(deps: { database: Database; clock: Clock; co
 
   /** Phase 1: the file into import_rows and import_errors. Throws CsvFileError for a whole-file problem. */
   async function parse(row: ImportRow): Promise<void> {
-    await withRawTransaction(database, async (tx) => {
-      await tx.query('DELETE FROM import_rows WHERE import_id = $1', [row.id]);
-      await tx.query('DELETE FROM import_errors WHERE import_id = $1', [row.id]);
-      await tx.query(`UPDATE imports SET phase = 'parse', rows_total = 0, rows_imported = 0, rows_rejected = 0, last_line = 1, merged_through_line = 1 WHERE id = $1`, [row.id]);
-    });
+    await withRawTransaction(database, (tx) => resetProgress(tx, row.id, 'parse'));
     const batches = readDebtCsvBatches(createReadStream(fileOf(row.id), { highWaterMark: 256 * 1024 }), {
       today: today(clock, config.tzBusiness),
-      batchSize: CHUNK_ROWS,
+      batchSize: chunkRows,
     });
     let total = 0;
     let rejected = 0;
@@ -130,9 +253,10 @@ export function createImportService(deps: { database: Database; clock: Clock; co
       rejected += batch.rejected.length;
       await withRawTransaction(database, async (tx) => {
         await tx.copyIn('import_rows', STAGE_COLUMNS, rows);
-        await tx.copyIn('import_errors', ['import_id', 'creditor_id', 'line', 'column', 'message'], errs);
+        await tx.copyIn('import_errors', ERROR_COLUMNS, errs);
         await tx.query('UPDATE imports SET rows_total = $2, rows_rejected = $3, last_line = $4, heartbeat_at = $5 WHERE id = $1', [row.id, total, rejected, lastLine, clock.now()]);
       });
+      await hooks.onProgress?.(row.id);
       // Let the portal answer between chunks (PGlite has one connection).
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -147,45 +271,195 @@ export function createImportService(deps: { database: Database; clock: Clock; co
       if (!current || current.status !== 'processing') return;
       if (current.mergedThroughLine >= current.lastLine) return;
       const from = current.mergedThroughLine;
-      const to = Math.min(current.lastLine, from + MERGE_LINES);
+      const to = Math.min(current.lastLine, from + mergeLines);
       await withRawTransaction(database, async (tx) => {
         const result = await mergeStagedRows(tx, { importId: id, creditorId: current.creditorId, fromLine: from, toLine: to, dryRun: current.dryRun });
         let errs = '';
         for (const r of result.rejected) errs += copyLine([id, current.creditorId, r.line, r.column, r.message]);
-        await tx.copyIn('import_errors', ['import_id', 'creditor_id', 'line', 'column', 'message'], errs);
+        await tx.copyIn('import_errors', ERROR_COLUMNS, errs);
         await tx.query(
           'UPDATE imports SET merged_through_line = $2, rows_imported = rows_imported + $3, rows_rejected = rows_rejected + $4, heartbeat_at = $5 WHERE id = $1',
           [id, to, result.imported, result.rejected.length, clock.now()],
         );
       });
+      await hooks.onProgress?.(id);
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Forgets what an earlier (failed, interrupted or abandoned) attempt of this import recorded. */
+  async function resetProgress(tx: RawTx, id: string, phase: 'parse'): Promise<void> {
+    await tx.query('DELETE FROM import_rows WHERE import_id = $1', [id]);
+    await tx.query('DELETE FROM import_errors WHERE import_id = $1', [id]);
+    await tx.query(
+      `UPDATE imports SET phase = $2, rows_total = 0, rows_imported = 0, rows_rejected = 0, last_line = 1, merged_through_line = 1 WHERE id = $1`,
+      [id, phase],
+    );
+  }
+
+  /**
+   * PostgreSQL: the whole file in one transaction (see the top of this file). Returns false
+   * when the import was no longer `processing` once its turn came (another process ran it).
+   */
+  async function load(row: ImportRow): Promise<boolean> {
+    const id = row.id;
+    const started = performance.now();
+    let waitMs = 0;
+    let dbMs = 0;
+    let batches = 0;
+    const loaded = await withRawTransaction(database, async (tx) => {
+      // Imports of one creditor take turns; a dry run writes nothing and does not wait.
+      if (!row.dryRun) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`quita:import:${row.creditorId}`]);
+      const [current] = await tx.query<{ status: string }>('SELECT status FROM imports WHERE id = $1', [id]);
+      if (current?.status !== 'processing') return false;
+      await withRawTransaction(database, (side) => resetProgress(side, id, 'parse'));
+      await tx.query(CREATE_STAGE_TABLE);
+
+      const counts = { total: 0, imported: 0, rejected: 0, lastLine: 1 };
+      // Counts and rejected rows, on another connection, committed batch by batch in file
+      // order (so import_errors is in line order). Progress only: a crash loses at most the
+      // last few, and the import then starts over anyway, hence no wait for the WAL flush.
+      const report = (values: typeof counts, errs: RowError[]) =>
+        withRawTransaction(database, async (side) => {
+          await side.query('SET LOCAL synchronous_commit TO off');
+          if (errs.length > 0) await side.copyIn('import_errors', ERROR_COLUMNS, errs.map((e) => copyLine([id, row.creditorId, e.line, e.column, e.message])).join(''));
+          await side.query('UPDATE imports SET rows_total = $2, rows_imported = $3, rows_rejected = $4, last_line = $5, heartbeat_at = $6 WHERE id = $1', [
+            id,
+            values.total,
+            values.imported,
+            values.rejected,
+            values.lastLine,
+            clock.now(),
+          ]);
+        }).then(() => hooks.onProgress?.(id));
+      let reporting: Promise<void> = Promise.resolve();
+      let reportFailed: { error: unknown } | undefined;
+
+      // One batch in the database (COPY, then the merge statement) while the next is parsed.
+      const store = async (batch: StageBatch): Promise<void> => {
+        const t = performance.now();
+        let merged: MergeResult = { imported: 0, rejected: [] };
+        if (batch.rows > 0) {
+          await tx.copyIn(STAGE_TABLE, STAGE_TABLE_COLUMNS, batch.copyData());
+          merged = await mergeStageBatch(tx, { creditorId: row.creditorId, rows: batch.rows, dryRun: row.dryRun });
+        }
+        dbMs += performance.now() - t;
+        counts.total += batch.events;
+        counts.imported += merged.imported;
+        counts.rejected += batch.rejectedRows + merged.rejected.length;
+        counts.lastLine = Math.max(counts.lastLine, batch.lastLine);
+        const errs = merged.rejected.length === 0 ? batch.errors : [...batch.errors, ...merged.rejected].sort((a, b) => a.line - b.line);
+        const values = { ...counts };
+        reporting = reporting
+          .then(() => (reportFailed ? undefined : report(values, errs)))
+          .catch((error: unknown) => {
+            reportFailed ??= { error };
+          });
+      };
+
+      // Two batches take turns: one is filled by the parser while the other is in the database.
+      let filling = new StageBatch();
+      let spare = new StageBatch();
+      let storing: Promise<void> | undefined;
+      const dispatch = async (): Promise<void> => {
+        const t = performance.now();
+        await storing; // `spare` is free once its batch is stored
+        waitMs += performance.now() - t;
+        if (reportFailed) throw reportFailed.error;
+        const batch = filling;
+        storing = store(batch);
+        storing.catch(noop);
+        filling = spare;
+        filling.reset();
+        spare = batch;
+        batches++;
+      };
+      const engine = new DebtCsvParser({ today: today(clock, config.tzBusiness) });
+      const drain = async (): Promise<void> => {
+        for (const event of engine.take()) {
+          if (event.type === 'row') filling.addRow(event.line, event.row);
+          else filling.addRejected(event.line, event.errors);
+          if (filling.events >= batchRows) await dispatch();
+        }
+      };
+      try {
+        for await (const chunk of fileChunks(fileOf(id))) {
+          if (stopping) throw new Interrupted();
+          engine.write(chunk);
+          await drain();
+        }
+        engine.end();
+        await drain();
+        if (filling.events > 0) await dispatch();
+        await storing;
+        await reporting;
+        if (reportFailed) throw reportFailed.error;
+      } catch (err) {
+        // Let what is in flight settle before the rollback (and before the caller clears the errors).
+        await storing?.catch(noop);
+        await reporting;
+        throw err;
+      }
+      return true;
+    });
+    if (loaded) {
+      const ms = Math.round(performance.now() - started);
+      // dbMs: the database working on batches (COPY + merge); waitMs: the parser idle, waiting for it.
+      log.info({ importId: id, ms, batches, dbMs: Math.round(dbMs), waitMs: Math.round(waitMs) }, 'import loaded in one transaction');
+    }
+    return loaded;
+  }
+
+  /** PostgreSQL: load, starting over when another transaction got in the way. */
+  async function runSinglePass(row: ImportRow): Promise<void> {
+    await acquireLoad();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (!(await load(row))) return;
+          break;
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if (stopping || attempt >= LOAD_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+          log.warn({ importId: row.id, attempt, code }, 'import met another transaction; starting it over');
+        }
+      }
+    } finally {
+      releaseLoad();
+    }
+    const [done] = await db.select().from(imports).where(eq(imports.id, row.id));
+    if (done) await finish(done, { status: 'completed' });
+  }
+
+  async function runTwoPhases(row: ImportRow): Promise<void> {
+    const id = row.id;
+    const started = performance.now();
+    if (row.phase === 'upload' || row.phase === 'parse') await parse(row);
+    const parsed = performance.now();
+    await merge(id);
+    log.info({ importId: id, parseMs: Math.round(parsed - started), mergeMs: Math.round(performance.now() - parsed) }, 'import phases done');
+    const [done] = await db.select().from(imports).where(eq(imports.id, id));
+    if (done) await finish(done, { status: 'completed' });
   }
 
   async function run(id: string): Promise<void> {
     const [row] = await db.select().from(imports).where(eq(imports.id, id));
     if (!row || row.status !== 'processing') return;
+    // The file is kept until the import ends; on PostgreSQL every attempt reads it from the start.
+    const fileNeeded = database.kind === 'postgres' || row.phase === 'upload' || row.phase === 'parse';
+    if (fileNeeded && !existsSync(fileOf(id))) {
+      await finish(row, { status: 'failed', error: 'A importação foi interrompida antes de terminar a leitura do arquivo; nada foi alterado. Envie o arquivo de novo.' });
+      return;
+    }
+    const beat = setInterval(() => void heartbeat(id).catch(noop), HEARTBEAT_MS);
+    beat.unref();
     try {
-      const started = performance.now();
-      if (row.phase === 'upload' || row.phase === 'parse') {
-        if (!existsSync(fileOf(id))) {
-          await finish(row, { status: 'failed', error: 'A importação foi interrompida antes de terminar a leitura do arquivo; nada foi alterado. Envie o arquivo de novo.' });
-          return;
-        }
-        await parse(row);
-      }
-      const parsed = performance.now();
-      await merge(id);
-      log.info({ importId: id, parseMs: Math.round(parsed - started), mergeMs: Math.round(performance.now() - parsed) }, 'import phases done');
-      const [done] = await db.select().from(imports).where(eq(imports.id, id));
-      if (done) await finish(done, { status: 'completed' });
+      if (database.kind === 'postgres') await runSinglePass(row);
+      else await runTwoPhases(row);
     } catch (err) {
       if (err instanceof CsvFileError) {
-        await withRawTransaction(database, async (tx) => {
-          await tx.query('DELETE FROM import_rows WHERE import_id = $1', [id]);
-          await tx.query('DELETE FROM import_errors WHERE import_id = $1', [id]);
-          await tx.query('UPDATE imports SET rows_imported = 0, rows_rejected = 0 WHERE id = $1', [id]);
-        });
+        // Nothing changed: no rows, no errors, no counts (the debts were never touched, or rolled back).
+        await withRawTransaction(database, (tx) => resetProgress(tx, id, 'parse'));
         await finish(row, { status: 'failed', error: err.line ? `${err.message} (linha ${err.line})` : err.message });
         return;
       }
@@ -193,6 +467,8 @@ export function createImportService(deps: { database: Database; clock: Clock; co
       // A database fault: leave the import `processing`; recovery resumes it.
       log.error({ importId: id, err: (err as Error).message }, 'import interrupted; it will be resumed');
       throw err;
+    } finally {
+      clearInterval(beat);
     }
   }
 
@@ -285,19 +561,22 @@ export function createImportService(deps: { database: Database; clock: Clock; co
       const [row] = await db.select({ id: imports.id }).from(imports).where(and(eq(imports.id, id), eq(imports.creditorId, creditorId)));
       if (!row) throw errors.notFound('Import');
       yield '\ufeffline;column;message\r\n';
-      let after = 0;
+      // In line order, like the JSON (on PGlite, rows rejected while merging are written after
+      // every row rejected while reading).
+      let after = { line: 0, id: 0 };
       for (;;) {
         const rows = await db
           .select()
           .from(importErrors)
-          .where(and(eq(importErrors.importId, id), sql`${importErrors.id} > ${after}`))
-          .orderBy(importErrors.id)
+          .where(and(eq(importErrors.importId, id), sql`(${importErrors.line}, ${importErrors.id}) > (${after.line}, ${after.id})`))
+          .orderBy(importErrors.line, importErrors.id)
           .limit(5000);
         if (rows.length === 0) return;
         let out = '';
         for (const r of rows) out += `${r.line};${csvCell(r.column ?? '')};${csvCell(r.message)}\r\n`;
         yield out;
-        after = rows[rows.length - 1]!.id;
+        const last = rows[rows.length - 1]!;
+        after = { line: last.line, id: last.id };
       }
     },
   };

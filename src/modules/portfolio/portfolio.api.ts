@@ -3,7 +3,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errors } from '../../lib/errors.js';
+import { AppError, errors } from '../../lib/errors.js';
 import { sha256 } from '../../lib/ids.js';
 import { createDebtService } from './debts.service.js';
 import { createImportService, MAX_UPLOAD_BYTES, type ImportHooks } from './imports.service.js';
@@ -22,6 +22,18 @@ import {
   withdrawBody,
 } from './portfolio.schemas.js';
 
+/**
+ * A body that is not valid multipart, or that broke off before its end, is the client's
+ * fault: 400, not a 500 with a stack trace in the log. Errors that carry a status (a file
+ * over the limit: 413) keep it.
+ */
+function uploadError(err: unknown): unknown {
+  if (err instanceof AppError || typeof (err as { statusCode?: unknown } | null)?.statusCode === 'number') return err;
+  return errors.badRequest('The upload is not valid multipart/form-data, or it ended before the end of the file; send it again.', 'malformed_upload');
+}
+
+const DEBT_BATCH_BODY_BYTES = 8 * 1024 * 1024;
+
 const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/vnd.ms-excel', 'application/octet-stream'];
 
 export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportHooks } = {}): Promise<void> {
@@ -30,6 +42,7 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
   const imports = createImportService({ database, clock, config, log: app.log, hooks: opts.hooks });
   const debts = createDebtService({ database, clock, config });
   const security = [{ bearer: [] }];
+  // Authenticated on request, before the input is validated or an upload read: without a token, 401 comes before any 422.
   const auth = [app.authenticateCreditor];
   const scope = (request: FastifyRequest) => `creditor:${request.creditorId}`;
 
@@ -52,7 +65,7 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
     uploads.addContentTypeParser(CSV_TYPES, { bodyLimit: MAX_UPLOAD_BYTES }, (_request, payload, done) => done(null, payload));
     await uploads.register(fastifyMultipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });
     uploads.withTypeProvider<ZodTypeProvider>().post('/api/v1/imports', {
-      preHandler: auth,
+      onRequest: auth,
       bodyLimit: MAX_UPLOAD_BYTES,
       schema: {
         tags: ['portfolio'],
@@ -66,7 +79,9 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
         let source: Readable;
         let fileName: string | undefined;
         if (request.isMultipart()) {
-          const part = await request.file();
+          const part = await request.file().catch((err: unknown) => {
+            throw uploadError(err);
+          });
           if (!part) throw errors.unprocessable('The multipart upload has no file.', [{ path: 'file', message: 'required' }]);
           if (part.fieldname !== 'file') throw errors.unprocessable('The CSV must be sent in the multipart field `file`.', [{ path: part.fieldname, message: 'expected the field `file`' }]);
           source = part.file;
@@ -76,7 +91,9 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
         } else {
           throw errors.unsupportedMediaType('Send the CSV as multipart/form-data (field `file`) or as a text/csv body.');
         }
-        const upload = await imports.receive(source);
+        const upload = await imports.receive(source).catch((err: unknown) => {
+          throw source.errored ? uploadError(err) : err;
+        });
         if ((source as Readable & { truncated?: boolean }).truncated) {
           imports.discard(upload.id);
           throw errors.payloadTooLarge(`The file is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; split it.`);
@@ -94,19 +111,19 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
   });
 
   api.get('/api/v1/imports', {
-    preHandler: auth,
+    onRequest: auth,
     schema: { tags: ['portfolio'], summary: 'List imports, newest first', security, querystring: listQuery, response: { 200: importList } },
     handler: async (request) => imports.list(request.creditorId, request.query),
   });
 
   api.get('/api/v1/imports/:id', {
-    preHandler: auth,
+    onRequest: auth,
     schema: { tags: ['portfolio'], summary: 'One import, with its counts and first 1,000 errors', security, params: z.object({ id: z.uuid() }), response: { 200: importDetail } },
     handler: async (request) => imports.get(request.creditorId, request.params.id),
   });
 
   api.get('/api/v1/imports/:id/errors.csv', {
-    preHandler: auth,
+    onRequest: auth,
     schema: { tags: ['portfolio'], summary: 'Every rejected row: UTF-8 with BOM, `;`-separated (opens in Excel pt-BR)', security, params: z.object({ id: z.uuid() }), produces: ['text/csv'] },
     handler: async (request, reply) => {
       const lines = imports.errorsCsv(request.creditorId, request.params.id);
@@ -122,25 +139,30 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
   });
 
   api.put('/api/v1/debts', {
-    preHandler: auth,
+    onRequest: auth,
+    // 1,000 items at their longest (name 200, description 500 characters, as a client that
+    // escapes every non-ASCII letter sends them) go past the app's 1 MiB default; 8 MiB holds them.
+    bodyLimit: DEBT_BATCH_BODY_BYTES,
+    // Each item stands alone: one with a NUL character is rejected by the debt rules, the others kept.
+    config: { bodyRefusesNul: true },
     schema: { tags: ['portfolio'], summary: 'Create or update up to 1,000 debts, with the CSV rules', security, body: debtBatchBody, response: { 200: debtBatchResult } },
     handler: async (request) => debts.upsertBatch(request.creditorId, request.body.debts),
   });
 
   api.get('/api/v1/debts', {
-    preHandler: auth,
+    onRequest: auth,
     schema: { tags: ['portfolio'], summary: 'List debts, newest first', security, querystring: debtListQuery, response: { 200: debtList } },
     handler: async (request) => debts.list(request.creditorId, request.query),
   });
 
   api.get('/api/v1/debts/:external_id', {
-    preHandler: auth,
+    onRequest: auth,
     schema: { tags: ['portfolio'], summary: 'One debt, with its balance today', security, params: externalIdParams, response: { 200: debtJson } },
     handler: async (request) => debts.get(request.creditorId, request.params.external_id),
   });
 
   api.delete('/api/v1/debts/:external_id', {
-    preHandler: auth,
+    onRequest: auth,
     schema: { tags: ['portfolio'], summary: 'Withdraw a debt (not while it is in a pending or active agreement)', security, params: externalIdParams, body: withdrawBody, response: { 200: debtJson } },
     handler: async (request) => debts.withdraw(request.creditorId, request.params.external_id, request.body?.reason ?? 'withdrawn'),
   });

@@ -1,5 +1,8 @@
-// The one place where rows become debts: imports (by line range) and the JSON batch
-// both stage rows in import_rows and call mergeStagedRows in the same transaction.
+// The one place where rows become debts. Two entry points with the same rules:
+// - mergeStagedRows: rows staged in import_rows, merged by line range in a short transaction
+//   (the JSON batch, and imports on PGlite);
+// - mergeStageBatch: one batch of an import on PostgreSQL, staged in the import's own
+//   TEMP table inside the single transaction that loads the whole file.
 import type { RawTx } from '../../db/raw.js';
 
 export const STAGE_COLUMNS = ['import_id', 'line', 'external_id', 'cpf', 'name', 'email', 'phone', 'amount_cents', 'due_date', 'description'] as const;
@@ -12,6 +15,18 @@ const STATUS_MESSAGES: Record<string, string> = {
 };
 
 export const CREDITED_MESSAGE = 'valor menor que o já pago em acordo anterior (credited_cents)';
+
+/** The values an import sets on an open debt; it is left untouched when none of them changed. */
+const IMPORTED = ['cpf', 'name', 'email', 'phone', 'amount_cents', 'due_date', 'description'] as const;
+const setImported = (from: string) => IMPORTED.map((c) => `${c} = ${from}.${c}`).join(', ');
+const changed = (target: string, from: string) =>
+  `(${IMPORTED.map((c) => `${target}.${c}`).join(', ')}) IS DISTINCT FROM (${IMPORTED.map((c) => `${from}.${c}`).join(', ')})`;
+
+function rejection(line: number, status: string): MergeResult['rejected'][number] {
+  return status !== 'open'
+    ? { line, column: 'external_id', message: STATUS_MESSAGES[status] ?? `dívida com status ${status}` }
+    : { line, column: 'amount', message: CREDITED_MESSAGE };
+}
 
 export interface MergeResult {
   /** Rows that were (or, in a dry run, would be) stored. */
@@ -41,11 +56,7 @@ export async function mergeStagedRows(
       ${dryRun ? '' : 'FOR UPDATE OF d'}`,
     [importId, creditorId, fromLine, toLine],
   );
-  const rejected = conflicts.map((c) => ({
-    line: Number(c.line),
-    column: c.status !== 'open' ? 'external_id' : 'amount',
-    message: c.status !== 'open' ? (STATUS_MESSAGES[c.status] ?? `dívida com status ${c.status}`) : CREDITED_MESSAGE,
-  }));
+  const rejected = conflicts.map((c) => rejection(Number(c.line), c.status));
   const rejectedLines = rejected.map((r) => r.line);
 
   const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
@@ -67,16 +78,88 @@ export async function mergeStagedRows(
         WHERE r.import_id = $1 AND r.line > $3 AND r.line <= $4 AND NOT (r.line = ANY($5::int[]))
         ORDER BY r.external_id
        ON CONFLICT (creditor_id, external_id) DO UPDATE
-          SET cpf = EXCLUDED.cpf, name = EXCLUDED.name, email = EXCLUDED.email, phone = EXCLUDED.phone,
-              amount_cents = EXCLUDED.amount_cents, due_date = EXCLUDED.due_date, description = EXCLUDED.description,
-              updated_at = now()
-        WHERE debts.status = 'open'
-          AND (debts.cpf, debts.name, debts.email, debts.phone, debts.amount_cents, debts.due_date, debts.description)
-              IS DISTINCT FROM
-              (EXCLUDED.cpf, EXCLUDED.name, EXCLUDED.email, EXCLUDED.phone, EXCLUDED.amount_cents, EXCLUDED.due_date, EXCLUDED.description)`,
+          SET ${setImported('EXCLUDED')}, updated_at = now()
+        WHERE debts.status = 'open' AND ${changed('debts', 'EXCLUDED')}`,
       [importId, creditorId, fromLine, toLine, rejectedLines],
     );
   }
   await tx.query(`DELETE FROM import_rows WHERE import_id = $1 AND line > $2 AND line <= $3`, [importId, fromLine, toLine]);
   return { imported: Number(n) - rejected.length, rejected };
+}
+
+/** The import's staging table on PostgreSQL: one batch at a time, no index, dropped at commit. */
+export const STAGE_TABLE = 'import_stage';
+export const STAGE_TABLE_COLUMNS = ['line', 'external_id', 'cpf', 'name', 'email', 'phone', 'amount_cents', 'due_date', 'description'] as const;
+export const CREATE_STAGE_TABLE = `CREATE TEMP TABLE ${STAGE_TABLE} (
+  line integer NOT NULL, external_id text NOT NULL, cpf text NOT NULL, name text NOT NULL, email text, phone text,
+  amount_cents bigint NOT NULL, due_date date NOT NULL, description text
+) ON COMMIT DROP`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The statement that merges the staged batch into debts, then empties the stage: one round
+ * trip. The rules are mergeStagedRows's:
+ *
+ * - `r`: does the creditor have any debt whose external_id falls between the batch's lowest
+ *   and highest? One index probe. Not (the usual case for a new portfolio, or the new part of
+ *   one): `fresh` inserts the batch as it is, with no per-row conflict handling.
+ * - Otherwise `locked` locks the existing debts the batch names, in external_id order (a
+ *   stable order: two imports cannot deadlock on each other), before anything is written —
+ *   `merged` waits for all of it (`count(*) FROM locked` in its one-time filter) — and
+ *   `merged` upserts: a new id creates a debt; an open debt takes the new values, unless they
+ *   are all the same (the row is not written: updated_at stays) or the amount is below
+ *   credited_cents; any other status is left as it is. The main query returns the rejected
+ *   rows with their reason, read from the locked (current) versions of the debts.
+ *
+ * A dry run reads the same way, without locks or writes. `fresh` is a plain INSERT: a debt
+ * created between the probe and the insert by another transaction (not an import: imports of
+ * one creditor take turns) makes it fail with a unique violation, and the caller retries the
+ * whole import.
+ */
+function stageMergeSql(creditorId: string, dryRun: boolean): string {
+  if (!UUID.test(creditorId)) throw new Error(`mergeStageBatch: not a uuid: ${creditorId}`);
+  const creditor = `'${creditorId}'::uuid`;
+  const values = `${creditor}, s.external_id, s.cpf, s.name, s.email, s.phone, s.amount_cents, s.due_date, s.description`;
+  const columns = 'creditor_id, external_id, cpf, name, email, phone, amount_cents, due_date, description';
+  const probe = `r AS MATERIALIZED (
+    SELECT EXISTS (
+      SELECT 1 FROM debts d, (SELECT min(external_id) AS lo, max(external_id) AS hi FROM ${STAGE_TABLE}) b
+       WHERE d.creditor_id = ${creditor} AND d.external_id BETWEEN b.lo AND b.hi) AS hit)`;
+  // = ANY(array) keeps this an index probe per staged id, whatever the planner thinks of a
+  // temp table without statistics (a join would be planned as a scan of all the creditor's debts).
+  const locked = `locked AS MATERIALIZED (
+    SELECT d.external_id, d.status, d.credited_cents FROM debts d
+     WHERE (SELECT hit FROM r) AND d.creditor_id = ${creditor}
+       AND d.external_id = ANY (ARRAY(SELECT external_id FROM ${STAGE_TABLE}))
+     ORDER BY d.external_id${dryRun ? '' : ' FOR UPDATE'})`;
+  const writes = dryRun
+    ? ''
+    : `,
+  fresh AS (
+    INSERT INTO debts (${columns})
+    SELECT ${values} FROM ${STAGE_TABLE} s WHERE NOT (SELECT hit FROM r) ORDER BY s.external_id),
+  merged AS (
+    INSERT INTO debts AS d (${columns})
+    SELECT ${values} FROM ${STAGE_TABLE} s
+     WHERE (SELECT hit FROM r) AND (SELECT count(*) FROM locked) >= 0
+     ORDER BY s.external_id
+    ON CONFLICT (creditor_id, external_id) DO UPDATE SET ${setImported('EXCLUDED')}, updated_at = now()
+     WHERE d.status = 'open' AND EXCLUDED.amount_cents >= d.credited_cents AND ${changed('d', 'EXCLUDED')})`;
+  return `WITH ${probe},
+  ${locked}${writes}
+SELECT s.line, l.status FROM locked l JOIN ${STAGE_TABLE} s ON s.external_id = l.external_id
+ WHERE l.status <> 'open' OR s.amount_cents < l.credited_cents
+ ORDER BY s.line;
+TRUNCATE ${STAGE_TABLE}`;
+}
+
+/**
+ * Merges the batch staged in STAGE_TABLE (`rows` rows) into debts and empties the stage.
+ * PostgreSQL only (the import's transaction holds the stage). See stageMergeSql for the rules.
+ */
+export async function mergeStageBatch(tx: RawTx, args: { creditorId: string; rows: number; dryRun: boolean }): Promise<MergeResult> {
+  const [found = []] = await tx.exec(stageMergeSql(args.creditorId, args.dryRun));
+  const rejected = found.map((r) => rejection(Number(r.line), String(r.status)));
+  return { imported: args.rows - rejected.length, rejected };
 }

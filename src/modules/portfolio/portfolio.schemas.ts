@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEBT_STATUSES } from '../../db/schema/index.js';
-import { listSchema, pageQuerySchema } from '../../lib/pagination.js';
+import { decodeCursor, listSchema, pageQuerySchema } from '../../lib/pagination.js';
 import { cpfField } from '../../lib/zod-fields.js';
 
 export const importSummary = z.object({
@@ -26,7 +26,25 @@ export const importQuery = z.object({
 });
 
 export const importList = listSchema(importSummary);
-export const listQuery = z.object(pageQuerySchema);
+
+/**
+ * An imports cursor must decode to a UUID and an instant PostgreSQL can hold: `decodeCursor`
+ * checks only that the id is a string, and a forged cursor would otherwise reach the SQL
+ * cast (`::uuid`, `::timestamptz`) and answer 500 instead of 422.
+ */
+function isImportCursor(cursor: string): boolean {
+  try {
+    const decoded = decodeCursor(cursor);
+    return decoded !== undefined && z.uuid().safeParse(decoded.id).success && /^\d{4}-/.test(decoded.createdAt.toISOString());
+  } catch {
+    return false;
+  }
+}
+
+export const listQuery = z.object({
+  ...pageQuerySchema,
+  cursor: pageQuerySchema.cursor.refine((c) => c === undefined || isImportCursor(c), 'invalid cursor'),
+});
 
 export const debtJson = z.object({
   external_id: z.string(),

@@ -13,8 +13,9 @@
 // claims. When the context carries an AbortSignal, the round stops claiming as soon as
 // it is aborted.
 //
-// Wakes: notifyOutbox() (after a commit in this process) ends a round's wait at once;
-// between rounds, and across processes, the queue is polled every `intervalMs`.
+// Wakes: notifyOutbox() (after a commit in this process) ends a running round's wait at
+// once. Between rounds the runner waits `busyIntervalMs` for two seconds after a round
+// that sent something, `intervalMs` (the poll, which also serves other processes) otherwise.
 // All scheduling reads the app clock (ctx.clock), so tests and the admin clock move it.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +29,13 @@ import { eventBody, signatureHeaders } from './webhooks.signing.js';
 export interface DispatcherOptions {
   /** The whole exchange with the receiver, connection to answer. */
   timeoutMs?: number;
+  /** Tries in flight at once. */
   concurrency?: number;
+  /**
+   * Deliveries claimed by one query (at least `concurrency`). A claimed one may wait for a
+   * slot, so batchSize / concurrency × timeoutMs must stay well inside the lease.
+   */
+  batchSize?: number;
   leaseMs?: number;
   /** How often a round looks for due work when nothing wakes it. */
   pollMs?: number;
@@ -38,8 +45,10 @@ export interface DispatcherOptions {
   maxRoundMs?: number;
   /** The least time between two claims, so that a burst of wakes costs one query. */
   claimGapMs?: number;
-  /** Between rounds. */
+  /** Between rounds, when the last one found nothing to do (the poll). */
   intervalMs?: number;
+  /** Between rounds, for a while after one that sent something: more is likely on its way. */
+  busyIntervalMs?: number;
   workerId?: string;
   resolver?: Resolver;
   random?: () => number;
@@ -51,10 +60,14 @@ export interface WebhookDispatcher extends Job {
   close(): void;
 }
 
-const DEFAULTS = { timeoutMs: 15_000, concurrency: 32, leaseMs: 60_000, pollMs: 200, idleMs: 0, maxRoundMs: 10_000, claimGapMs: 10, intervalMs: 200 };
+/** After a round that sent something, rounds follow each other `busyIntervalMs` apart for this long. */
+const BUSY_WINDOW_MS = 2_000;
+
+const DEFAULTS = { timeoutMs: 15_000, concurrency: 32, batchSize: 96, leaseMs: 60_000, pollMs: 200, idleMs: 0, maxRoundMs: 10_000, claimGapMs: 10, intervalMs: 200, busyIntervalMs: 10 };
 
 export function createWebhookDispatcher(options: DispatcherOptions = {}): WebhookDispatcher {
   const opts = { ...DEFAULTS, ...options };
+  opts.batchSize = Math.max(opts.batchSize, opts.concurrency);
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let agents: ReturnType<typeof createAgents> | undefined;
 
@@ -155,24 +168,33 @@ export function createWebhookDispatcher(options: DispatcherOptions = {}): Webhoo
       sending.add(sent);
     };
 
+    // Claimed (leased to this worker) and waiting for a free slot.
+    const queue: ClaimedDelivery[] = [];
+    const fill = () => {
+      while (sending.size < opts.concurrency && queue.length > 0) start(queue.shift()!);
+    };
+
     try {
       for (;;) {
         const claiming = !signal?.aborted && Date.now() - started < opts.maxRoundMs;
-        const free = opts.concurrency - sending.size;
         woken = false;
-        if (claiming && free > 0) {
+        // Claim in batches larger than the send bound, so that one query feeds many sends;
+        // claim again when what is left would not fill the free slots.
+        if (claiming && queue.length < opts.concurrency) {
           // Wakes come with every commit: one claim serves the ones that arrive within the gap.
           const gap = opts.claimGapMs - (Date.now() - lastClaim);
           if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
           lastClaim = Date.now();
-          const due = await claimDue(db, { now: ctx.clock.now(), leaseMs: opts.leaseMs, workerId, limit: opts.concurrency - sending.size });
-          for (const delivery of due) start(delivery);
+          const due = await claimDue(db, { now: ctx.clock.now(), leaseMs: opts.leaseMs, workerId, limit: opts.batchSize - queue.length });
+          queue.push(...due);
           handled += due.length;
           if (due.length > 0) lastWork = Date.now();
         }
+        fill();
         const idleFor = Date.now() - lastWork;
-        if (sending.size === 0 && (!claiming || idleFor >= opts.idleMs)) break;
-        await sleep(sending.size > 0 ? opts.pollMs : Math.min(opts.pollMs, opts.idleMs - idleFor));
+        // What is claimed is sent even when claiming has stopped: it is leased to us.
+        if (sending.size === 0 && queue.length === 0 && (!claiming || idleFor >= opts.idleMs)) break;
+        await sleep(sending.size > 0 ? opts.pollMs : Math.min(opts.pollMs, Math.max(0, opts.idleMs - idleFor)));
       }
     } finally {
       // Also when a claim failed: what was sent is recorded before the round ends.
@@ -184,11 +206,19 @@ export function createWebhookDispatcher(options: DispatcherOptions = {}): Webhoo
     return handled;
   }
 
+  let lastBusy = 0;
   return {
     name: 'webhook-dispatcher',
-    intervalMs: opts.intervalMs,
+    // The runner reads this each time it schedules the next round.
+    get intervalMs() {
+      return Date.now() - lastBusy < BUSY_WINDOW_MS ? opts.busyIntervalMs : opts.intervalMs;
+    },
     workerId,
-    run,
+    async run(ctx: JobContext) {
+      const handled = await run(ctx);
+      if (handled > 0) lastBusy = Date.now();
+      return handled;
+    },
     close() {
       agents?.http.destroy();
       agents?.https.destroy();

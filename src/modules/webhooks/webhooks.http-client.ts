@@ -66,16 +66,20 @@ export function createAgents(): { http: http.Agent; https: https.Agent } {
   return { http: new http.Agent(options), https: new https.Agent(options) };
 }
 
+/** Never throws: whatever goes wrong is the try's error. */
 export async function postWebhook(url: string, headers: Record<string, string>, body: string, opts: PostOptions): Promise<PostResult> {
   const started = performance.now();
+  try {
+    return await post(url, headers, body, opts, started);
+  } catch (err) {
+    return { statusCode: null, error: (err as Error).message, durationMs: Math.round(performance.now() - started), excerpt: null, retryAfter: undefined };
+  }
+}
+
+async function post(url: string, headers: Record<string, string>, body: string, opts: PostOptions, started: number): Promise<PostResult> {
   const elapsed = () => Math.round(performance.now() - started);
   const target = new URL(url);
-  let pinned: ResolvedAddress | undefined;
-  try {
-    pinned = await pinnedAddress(target, opts);
-  } catch (err) {
-    return { statusCode: null, error: (err as Error).message, durationMs: elapsed(), excerpt: null, retryAfter: undefined };
-  }
+  const pinned = await pinnedAddress(target, opts);
   const isHttps = target.protocol === 'https:';
   const transport = isHttps ? https : http;
   const payload = Buffer.from(body);

@@ -1,0 +1,26 @@
+// scratch: in-process profile of GET /dividas via inject (not committed)
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import pg from 'pg';
+import { newSessionSecret } from '../src/modules/portal/session.js';
+const url = process.env.URL!;
+const c = new pg.Client({ connectionString: url }); await c.connect();
+const { rows: [s] } = await c.query('select link_id, creditor_id, cpf from portal_sessions limit 1');
+const sec = newSessionSecret();
+await c.query('insert into portal_sessions (id, link_id, creditor_id, cpf, created_at, last_seen_at) values ($1,$2,$3,$4,now(),now())', [sec.id, s.link_id, s.creditor_id, s.cpf]);
+await c.end();
+const config = loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'x'.repeat(40), DATABASE_URL: url, LOG_LEVEL: 'warn', PAYMENTS_SANDBOX: 'true' });
+const app = await buildApp({ config });
+await app.ready();
+const headers = { cookie: `_csrf=KepGlHYVfIEGp87pCIPMUmeW; quita_sessao=${sec.cookieValue}` };
+const path = process.env.PATH_ ?? '/dividas';
+const r0 = await app.inject({ url: path, headers }); if (r0.statusCode !== 200) throw new Error(String(r0.statusCode) + r0.body.slice(0, 200));
+const N = Number(process.env.N ?? 5000);
+for (let i = 0; i < 500; i++) await app.inject({ url: path, headers });
+const cpu0 = process.cpuUsage(); const t0 = performance.now();
+const CONC = 20;
+let i = 0;
+await Promise.all(Array.from({ length: CONC }, async () => { while (i++ < N) await app.inject({ url: path, headers }); }));
+const cpu = process.cpuUsage(cpu0); const wall = performance.now() - t0;
+console.log(`${path}: ${(1000 * wall / N).toFixed(1)} µs wall/req, ${((cpu.user + cpu.system) / N).toFixed(1)} µs CPU/req`);
+await app.close();
