@@ -67,12 +67,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
 
   // Request logs: method, route pattern, status and time; never the raw URL, headers or body.
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? scrub(request.url.split('?')[0] ?? ''), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
-  });
+  // Not even a no-op hook when the level leaves them out (LOG_LEVEL=warn in production).
+  const log = app.log as { isLevelEnabled?: (level: string) => boolean };
+  if (log.isLevelEnabled?.('info') ?? true) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.info(
+        { method: request.method, route: request.routeOptions.url ?? scrub(request.url.split('?')[0] ?? ''), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        'request',
+      );
+      done();
+    });
+  }
 
   await app.register(viewPlugin, { production: config.env !== 'development' });
   await app.register(errorsPlugin);

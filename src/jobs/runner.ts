@@ -17,6 +17,8 @@ export interface JobContext {
   clock: Clock;
   config: Config;
   log: FastifyBaseLogger;
+  /** Aborted when the runner stops: a job ends its round early (claims nothing new). */
+  signal?: AbortSignal;
 }
 
 export interface Job {
@@ -36,6 +38,8 @@ export interface JobRunner {
 
 export function startJobRunner(ctx: JobContext, jobs: Job[] = JOBS, opts: { autostart?: boolean } = {}): JobRunner {
   let stopped = false;
+  const abort = new AbortController();
+  ctx = { ...ctx, signal: abort.signal };
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<unknown>>();
 
@@ -73,6 +77,7 @@ export function startJobRunner(ctx: JobContext, jobs: Job[] = JOBS, opts: { auto
     },
     async stop() {
       stopped = true;
+      abort.abort();
       for (const t of timers) clearTimeout(t);
       await Promise.allSettled([...inFlight]);
     },

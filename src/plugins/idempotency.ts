@@ -75,10 +75,7 @@ async function idempotencyPlugin(app: FastifyInstance): Promise<void> {
     if (await check(request, reply, scopeOf(request), requestHash(request))) return reply;
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claim = request.idempotency;
-    if (!claim) return payload;
-    request.idempotency = undefined;
+  async function store(request: FastifyRequest, reply: FastifyReply, payload: unknown, claim: { scope: string; key: string }): Promise<unknown> {
     const where = and(eq(idempotencyKeys.scope, claim.scope), eq(idempotencyKeys.key, claim.key));
     if (reply.statusCode >= 500 || typeof payload !== 'string') {
       await db.delete(idempotencyKeys).where(where);
@@ -90,6 +87,17 @@ async function idempotencyPlugin(app: FastifyInstance): Promise<void> {
       .set({ statusCode: reply.statusCode, responseBody: sql`${JSON.stringify({ contentType, payload })}::jsonb` })
       .where(where);
     return payload;
+  }
+
+  // Every answer passes here; only a claimed key costs more than a property read.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const claim = request.idempotency;
+    if (!claim) {
+      done(null, payload);
+      return;
+    }
+    request.idempotency = undefined;
+    store(request, reply, payload, claim).then((stored) => done(null, stored), (err: Error) => done(err));
   });
 }
 

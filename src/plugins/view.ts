@@ -45,14 +45,32 @@ const STATUS_MESSAGES: Record<number, { title: string; message: string }> = {
 };
 
 async function viewPlugin(app: FastifyInstance, opts: { production: boolean }): Promise<void> {
+  const hbs = createHandlebars();
   await app.register(fastifyView, {
-    engine: { handlebars: createHandlebars() },
+    engine: { handlebars: hbs },
     root: VIEWS,
     layout: 'layouts/main.hbs',
     viewExt: 'hbs',
     production: opts.production,
     options: { partials: partials() },
   });
+
+  // In production each template is compiled once and rendered synchronously, page then
+  // layout, as @fastify/view would (its asynchronous render, template lookup and layout
+  // wrapper cost more than the rendering itself); in development @fastify/view reads the
+  // files again on every render.
+  const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  const template = (file: string): Handlebars.TemplateDelegate => {
+    let t = compiled.get(file);
+    if (!t) {
+      t = hbs.compile(readFileSync(path.join(VIEWS, file), 'utf8'));
+      compiled.set(file, t);
+    }
+    return t;
+  };
+  if (opts.production) {
+    for (const [name, file] of Object.entries(partials())) hbs.registerPartial(name, hbs.compile(readFileSync(path.join(VIEWS, file), 'utf8')));
+  }
 
   app.decorateReply('renderPage', function (this: FastifyReply, page: string, data: Record<string, unknown> = {}) {
     const status = typeof data.status === 'number' ? data.status : this.statusCode;
@@ -61,7 +79,10 @@ async function viewPlugin(app: FastifyInstance, opts: { production: boolean }): 
     this.header('referrer-policy', 'no-referrer');
     this.header('cache-control', 'no-store');
     this.type('text/html; charset=utf-8');
-    return this.view(`pages/${page}.hbs`, { lang: 'pt-BR', ...pageData }) as unknown as FastifyReply;
+    const context: Record<string, unknown> = { lang: 'pt-BR', ...pageData };
+    if (!opts.production) return this.view(`pages/${page}.hbs`, context) as unknown as FastifyReply;
+    context.body = template(`pages/${page}.hbs`)(context);
+    return this.send(template('layouts/main.hbs')(context));
   });
 }
 

@@ -276,3 +276,35 @@ describe('an import interrupted by a fault', () => {
     expect((await dbRows(c.creditorId)).size).toBe(18);
   });
 });
+
+describe('a debt created by another transaction while the import runs', () => {
+  // PostgreSQL: a batch whose ids the creditor has none of is inserted without per-row
+  // conflict handling; a debt another transaction creates meanwhile makes that insert fail,
+  // and the import starts over (the second time it finds the debt, and updates it).
+  it.runIf(usingPostgres)('makes the import start over, and it completes with the rules', async () => {
+    const c = await seedCreditor(t);
+    const other = await t.database.pool!.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO debts (creditor_id, external_id, cpf, name, amount_cents, due_date) VALUES ($1, 'P-12', $2, 'Outra Fonte', 100, '2026-01-01')`,
+        [c.creditorId, cpfNumber(12)],
+      );
+      let committed = false;
+      const imports = service({
+        onProgress: () => {
+          // batch 3 (P-10…P-14) is waiting for this transaction by now, or soon will be
+          if (!committed) setTimeout(() => void other.query('COMMIT'), 100);
+          committed = true;
+        },
+      });
+      const result = await run(imports, c, csv(rowsOf('P', 20)));
+      expect(result).toMatchObject({ status: 'completed', rows_total: 20, rows_imported: 20, rows_rejected: 0 });
+      const stored = await dbRows(c.creditorId);
+      expect(stored.size).toBe(20);
+      expect(stored.get('P-12')).toMatchObject({ name: 'Nome 12', amountCents: 1_300 });
+    } finally {
+      other.release();
+    }
+  });
+});

@@ -102,20 +102,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * trip. The rules are mergeStagedRows's:
  *
  * - `r`: does the creditor have any debt whose external_id falls between the batch's lowest
- *   and highest? One index probe. Not (the usual case for a new portfolio, or the new part of
- *   one): `fresh` inserts the batch as it is, with no per-row conflict handling.
- * - Otherwise `locked` locks the existing debts the batch names, in external_id order (a
- *   stable order: two imports cannot deadlock on each other), before anything is written —
- *   `merged` waits for all of it (`count(*) FROM locked` in its one-time filter) — and
- *   `merged` upserts: a new id creates a debt; an open debt takes the new values, unless they
- *   are all the same (the row is not written: updated_at stays) or the amount is below
- *   credited_cents; any other status is left as it is. The main query returns the rejected
- *   rows with their reason, read from the locked (current) versions of the debts.
+ *   and highest? One index probe. If not (a new portfolio, or the new part of one, in id
+ *   order), nothing else is read: the batch is inserted as it is.
+ * - Otherwise `locked` finds the debts the batch names (one index probe per id) and locks
+ *   them, in external_id order (a stable order: two writers cannot deadlock on them), before
+ *   anything is written: both writers wait for all of it (`count(*) FROM locked` in their
+ *   one-time filter). `merged` upserts the rows of those debts: an open debt takes the new
+ *   values unless they are all the same (the row is not written: updated_at stays) or the
+ *   amount is below credited_cents; any other status is left as it is. `fresh` inserts the
+ *   others, new debts, as plain rows: no per-row conflict handling to pay for.
+ * - The main query returns the rejected rows with their reason, read from the locked
+ *   (current) versions of the debts.
  *
- * A dry run reads the same way, without locks or writes. `fresh` is a plain INSERT: a debt
- * created between the probe and the insert by another transaction (not an import: imports of
- * one creditor take turns) makes it fail with a unique violation, and the caller retries the
- * whole import.
+ * A dry run reads the same way, without locks or writes. A debt created by another
+ * transaction between this statement's snapshot and its insert (not by an import: imports of
+ * one creditor take turns) makes `fresh` fail with a unique violation; the caller then starts
+ * the whole import over.
  */
 function stageMergeSql(creditorId: string, dryRun: boolean): string {
   if (!UUID.test(creditorId)) throw new Error(`mergeStageBatch: not a uuid: ${creditorId}`);
@@ -136,16 +138,18 @@ function stageMergeSql(creditorId: string, dryRun: boolean): string {
   const writes = dryRun
     ? ''
     : `,
-  fresh AS (
-    INSERT INTO debts (${columns})
-    SELECT ${values} FROM ${STAGE_TABLE} s WHERE NOT (SELECT hit FROM r) ORDER BY s.external_id),
   merged AS (
     INSERT INTO debts AS d (${columns})
-    SELECT ${values} FROM ${STAGE_TABLE} s
-     WHERE (SELECT hit FROM r) AND (SELECT count(*) FROM locked) >= 0
+    SELECT ${values} FROM ${STAGE_TABLE} s JOIN locked l ON l.external_id = s.external_id
+     WHERE (SELECT count(*) FROM locked) >= 0
      ORDER BY s.external_id
     ON CONFLICT (creditor_id, external_id) DO UPDATE SET ${setImported('EXCLUDED')}, updated_at = now()
-     WHERE d.status = 'open' AND EXCLUDED.amount_cents >= d.credited_cents AND ${changed('d', 'EXCLUDED')})`;
+     WHERE d.status = 'open' AND EXCLUDED.amount_cents >= d.credited_cents AND ${changed('d', 'EXCLUDED')}),
+  fresh AS (
+    INSERT INTO debts (${columns})
+    SELECT ${values} FROM ${STAGE_TABLE} s
+     WHERE (SELECT count(*) FROM locked) >= 0 AND NOT EXISTS (SELECT 1 FROM locked l WHERE l.external_id = s.external_id)
+     ORDER BY s.external_id)`;
   return `WITH ${probe},
   ${locked}${writes}
 SELECT s.line, l.status FROM locked l JOIN ${STAGE_TABLE} s ON s.external_id = l.external_id

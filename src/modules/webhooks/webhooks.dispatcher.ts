@@ -98,7 +98,7 @@ export function createWebhookDispatcher(options: DispatcherOptions = {}): Webhoo
 
   async function run(ctx: JobContext): Promise<number> {
     const { db } = ctx.database;
-    const signal = (ctx as JobContext & { signal?: AbortSignal }).signal;
+    const signal = ctx.signal;
     const started = Date.now();
     let lastWork = started;
     let lastClaim = 0;
