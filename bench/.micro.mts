@@ -41,10 +41,12 @@ process.on('beforeExit', () => { for (const [k, v] of best) console.log(k.padEnd
 if (process.env.HEAP) {
   const inspector = await import('node:inspector/promises');
   const session = new inspector.Session(); session.connect();
-  const target = process.env.HEAP === 'floor' ? () => bare.inject('/floor') : () => app.inject({ url: '/dividas', headers });
-  for (let i = 0; i < 2000; i++) await target();
+  const { rows: ids } = await (async () => { const c2 = new pg.Client({ connectionString: url }); await c2.connect(); const r = await c2.query('select id from debts where creditor_id = $1 and cpf = $2', [s.creditor_id, s.cpf]); await c2.end(); return r; })();
+  const offersUrl = '/ofertas?' + ids.map((r: { id: string }) => `debts=${r.id}`).join('&');
+  const target = process.env.HEAP === 'floor' ? () => bare.inject('/floor') : process.env.HEAP === 'offers' ? () => app.inject({ url: offersUrl, headers }) : () => app.inject({ url: '/dividas', headers });
+  for (let i = 0; i < Number(process.env.WARM ?? 2000); i++) await target();
   await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  const N = 5000;
+  const N = Number(process.env.N ?? 5000);
   for (let i = 0; i < N; i++) await target();
   const { profile } = await session.post('HeapProfiler.stopSampling') as { profile: { head: HeapNode } };
   type HeapNode = { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] };
@@ -57,7 +59,7 @@ if (process.env.HEAP) {
   for (const [k, v] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log((v / N).toFixed(0).padStart(7), 'B/req', k);
   process.exit(0);
 }
-if (process.env.ONLY_DIVIDAS) { for (let i = 0; i < 30000; i++) await app.inject({ url: '/dividas', headers }); }
+if (process.env.ONLY_DIVIDAS) { const u = process.env.ONLY_DIVIDAS === 'offers' ? '/ofertas?' + (await (async () => { const c2 = new pg.Client({ connectionString: url }); await c2.connect(); const r = await c2.query('select id from debts where creditor_id = $1 and cpf = $2', [s.creditor_id, s.cpf]); await c2.end(); return r.rows.map((x: { id: string }) => `debts=${x.id}`).join('&'); })()) : '/dividas'; for (let i = 0; i < Number(process.env.N ?? 30000); i++) await app.inject({ url: u, headers }); }
 else for (let round = 0; round < Number(process.env.ROUNDS ?? 6); round++) {
   await time('bare inject /healthz', () => bare.inject('/healthz'));
   await time('quita inject /healthz', () => app.inject('/healthz'));

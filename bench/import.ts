@@ -2,9 +2,17 @@
 // PostgreSQL, beside `psql \copy` of the same file into a table with the keys any debts
 // table needs (the physical baseline) and into a bare table, in the same run; then the
 // same import on PGlite for information. Prints times, ratios and the server's peak RSS.
+//
+// For information too, when PostgreSQL runs on this machine (its processes are in /proc):
+// the CPU seconds each side used (the server process; the PostgreSQL backends of the run's
+// database), which the machine's other load disturbs far less than wall time, and the
+// `\copy` of the same file into a table shaped like `debts` (uuid-prefixed keys, identity,
+// its defaults), with and without its foreign key to creditors: the floor of writing these
+// rows into that table, whoever parses them.
 //   ROWS=200000 npm run bench:import      (a smaller file)
 //   BENCH_DATABASE_URL=postgres://…       (default postgres://postgres@127.0.0.1:5432/test)
-import { spawn, execFileSync } from 'node:child_process';
+//   SKIP_PGLITE=1, SKIP_FLOOR=1           (leave those parts out)
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,11 +80,74 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-function psqlCopy(url: string, sql: string, copy: string): number {
+/** CPU seconds a process has used so far (user + system), or NaN when it is not ours to see. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Follows the CPU used by the PostgreSQL backends of one database while `until` runs. */
+async function backendCpu<T>(db: string, until: Promise<T>): Promise<{ value: T; cpu: number }> {
+  const seen = new Map<number, { first: number; last: number }>();
+  const c = new pg.Client({ connectionString: BASE_URL });
+  await c.connect();
+  const own = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  let done = false;
+  const sample = async () => {
+    const { rows } = await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> $2 AND backend_type = 'client backend'", [db, own]);
+    for (const { pid } of rows) {
+      const cpu = cpuSeconds(pid);
+      if (Number.isNaN(cpu)) continue;
+      const entry = seen.get(pid);
+      if (entry) entry.last = cpu;
+      else seen.set(pid, { first: cpu, last: cpu });
+    }
+  };
+  await sample();
+  const loop = (async () => {
+    while (!done) {
+      await sample();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    const value = await until;
+    return { value, cpu: seen.size === 0 ? NaN : [...seen.values()].reduce((sum, e) => sum + e.last - e.first, 0) };
+  } finally {
+    done = true;
+    await loop;
+    await c.end();
+  }
+}
+
+/** Each measurement starts without the previous one's checkpoint to pay for (needs superuser or pg_checkpoint; skipped otherwise). */
+async function checkpoint(): Promise<void> {
+  await admin((c) => c.query('CHECKPOINT')).catch(() => {});
+}
+
+function run(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql exited with ${code}: ${stderr}`))));
+  });
+}
+
+/**
+ * `psql -c <copy>` after `psql -c <sql>`: its wall time, and the CPU its backend used (a
+ * backend that does nothing but the \copy: its CPU is read until it ends).
+ */
+async function psqlCopy(url: string, db: string, sql: string, copy: string): Promise<{ seconds: number; cpu: number }> {
   execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { stdio: 'pipe' });
+  await checkpoint();
   const started = process.hrtime.bigint();
-  execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', copy], { stdio: 'pipe' });
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  const { cpu } = await backendCpu(db, run(spawn('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-c', copy], { stdio: ['ignore', 'ignore', 'pipe'] })));
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpu };
 }
 
 function peakRssMb(pid: number): number {
@@ -103,7 +174,7 @@ async function waitFor(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-async function quitaImport(label: string, env: Record<string, string>): Promise<{ seconds: number; rssMb: number; result: Record<string, unknown> }> {
+async function quitaImport(label: string, env: Record<string, string>, db?: string): Promise<{ seconds: number; rssMb: number; serverCpu: number; dbCpu: number; result: Record<string, unknown> }> {
   const port = 3900 + Math.floor(Math.random() * 90);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'quita-bench-'));
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
@@ -120,26 +191,33 @@ async function quitaImport(label: string, env: Record<string, string>): Promise<
     })).json() as { client_id: string; client_secret: string };
     const { access_token } = await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret }) })).json() as { access_token: string };
     const auth = { authorization: `Bearer ${access_token}` };
+    await checkpoint();
+    const serverCpu0 = cpuSeconds(child.pid!);
     const started = process.hrtime.bigint();
-    const res = await fetch(`${base}/api/v1/imports`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'text/csv', 'content-length': String(statSync(FILE).size) },
-      body: createReadStream(FILE) as never,
-      duplex: 'half',
-    } as RequestInit);
-    if (res.status !== 202) throw new Error(`POST /api/v1/imports answered ${res.status}: ${await res.text()}`);
-    const { id } = await res.json() as { id: string };
-    let result: Record<string, unknown>;
-    for (;;) {
-      result = await (await fetch(`${base}/api/v1/imports/${id}`, { headers: auth })).json() as Record<string, unknown>;
-      if (result.status !== 'processing') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const importing = (async () => {
+      const res = await fetch(`${base}/api/v1/imports`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'text/csv', 'content-length': String(statSync(FILE).size) },
+        body: createReadStream(FILE) as never,
+        duplex: 'half',
+      } as RequestInit);
+      if (res.status !== 202) throw new Error(`POST /api/v1/imports answered ${res.status}: ${await res.text()}`);
+      const { id } = await res.json() as { id: string };
+      for (;;) {
+        const result = await (await fetch(`${base}/api/v1/imports/${id}`, { headers: auth })).json() as Record<string, unknown>;
+        if (result.status !== 'processing') return result;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const { value: result, cpu: dbCpu } = db ? await backendCpu(db, importing) : { value: await importing, cpu: NaN };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const serverCpu = cpuSeconds(child.pid!) - serverCpu0;
     const rssMb = peakRssMb(child.pid!);
     delete result.errors;
-    console.log(`  ${label}: ${seconds.toFixed(2)} s, ${result.rows_imported} imported, ${result.rows_rejected} rejected, peak RSS ${rssMb.toFixed(0)} MB`);
-    return { seconds, rssMb, result };
+    const cpu = Number.isNaN(serverCpu) ? '' : `; CPU: server ${serverCpu.toFixed(2)} s${Number.isNaN(dbCpu) ? '' : `, PostgreSQL ${dbCpu.toFixed(2)} s`}`;
+    console.log(`  ${label}: ${seconds.toFixed(2)} s, ${result.status}, ${result.rows_imported} imported, ${result.rows_rejected} rejected, peak RSS ${rssMb.toFixed(0)} MB${cpu}`);
+    if (result.status !== 'completed') throw new Error(`the import ended ${JSON.stringify(result)}`);
+    return { seconds, rssMb, serverCpu, dbCpu, result };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -159,24 +237,63 @@ async function main(): Promise<void> {
   try {
     const copyOpts = `WITH (FORMAT csv, HEADER true, DELIMITER ';', ENCODING 'WIN1252')`;
     const cols = '(external_id, cpf, name, amount, due_date, description)';
-    const bare = psqlCopy(url, 'CREATE TABLE bare (external_id text, cpf text, name text, amount text, due_date text, description text)', `\\copy bare ${cols} FROM '${FILE}' ${copyOpts}`);
-    const indexed = psqlCopy(
+    const cpuNote = (cpu: number) => (Number.isNaN(cpu) ? '' : `   (backend CPU ${cpu.toFixed(2)} s)`);
+    const bare = await psqlCopy(url, db, 'CREATE TABLE bare (external_id text, cpf text, name text, amount text, due_date text, description text)', `\\copy bare ${cols} FROM '${FILE}' ${copyOpts}`);
+    const indexed = await psqlCopy(
       url,
+      db,
       'CREATE TABLE keyed (id bigserial PRIMARY KEY, external_id text UNIQUE, cpf text, name text, amount text, due_date text, description text); CREATE INDEX ON keyed (cpf)',
       `\\copy keyed ${cols} FROM '${FILE}' ${copyOpts}`,
     );
-    console.log(`  psql \\copy, bare table:          ${bare.toFixed(2)} s`);
-    console.log(`  psql \\copy, pk + unique + index: ${indexed.toFixed(2)} s   (the baseline)`);
+    console.log(`  psql \\copy, bare table:          ${bare.seconds.toFixed(2)} s${cpuNote(bare.cpu)}`);
+    console.log(`  psql \\copy, pk + unique + index: ${indexed.seconds.toFixed(2)} s${cpuNote(indexed.cpu)}   (the baseline)`);
     await admin((c) => c.query(`DROP TABLE IF EXISTS bare, keyed`).catch(() => {}));
 
-    const quita = await quitaImport('Quita on PostgreSQL', { DATABASE_URL: url });
-    const ratio = quita.seconds / indexed;
+    // The floor for this schema: the same rows into a table shaped like debts (amount and
+    // due_date left as text: \copy cannot convert "1.234,56" or DD/MM/YYYY).
+    let floor: { plain: number; fk: number; plainCpu: number; fkCpu: number } | undefined;
+    if (process.env.SKIP_FLOOR !== '1') {
+      const creditor = '00000000-0000-4000-8000-000000000001';
+      const shaped = (fk: boolean) =>
+        `CREATE TABLE IF NOT EXISTS floor_creditors (id uuid PRIMARY KEY); INSERT INTO floor_creditors VALUES ('${creditor}') ON CONFLICT DO NOTHING; DROP TABLE IF EXISTS floor_debts;
+         CREATE TABLE floor_debts (creditor_id uuid NOT NULL DEFAULT '${creditor}' ${fk ? 'REFERENCES floor_creditors (id)' : ''}, id bigint GENERATED ALWAYS AS IDENTITY,
+           external_id text NOT NULL, cpf text NOT NULL, name text NOT NULL, email text, phone text, amount text NOT NULL, credited_cents bigint NOT NULL DEFAULT 0,
+           due_date text NOT NULL, description text, status text NOT NULL DEFAULT 'open', withdrawn_reason text,
+           created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+           PRIMARY KEY (creditor_id, id), UNIQUE (creditor_id, external_id));
+         CREATE INDEX ON floor_debts (creditor_id, cpf)`;
+      const plain = await psqlCopy(url, db, shaped(false), `\\copy floor_debts ${cols} FROM '${FILE}' ${copyOpts}`);
+      const fk = await psqlCopy(url, db, shaped(true), `\\copy floor_debts ${cols} FROM '${FILE}' ${copyOpts}`);
+      floor = { plain: plain.seconds, fk: fk.seconds, plainCpu: plain.cpu, fkCpu: fk.cpu };
+      console.log(`  psql \\copy, debts-shaped table:  ${plain.seconds.toFixed(2)} s${cpuNote(plain.cpu)}   (for information)`);
+      console.log(`    … with its foreign key:       ${fk.seconds.toFixed(2)} s${cpuNote(fk.cpu)}   (for information: the floor for debts)`);
+      await admin((c) => c.query(`DROP TABLE IF EXISTS floor_debts, floor_creditors`).catch(() => {}));
+    }
+
+    const quita = await quitaImport('Quita on PostgreSQL', { DATABASE_URL: url }, db);
+    const ratio = quita.seconds / indexed.seconds;
     console.log(`  ratio Quita / indexed copy: ${ratio.toFixed(2)}×  (target ≤ 1.5×)   peak RSS ${quita.rssMb.toFixed(0)} MB (target < 256 MB)`);
+    if (floor) console.log(`  ratio Quita / debts-shaped copy with its foreign key: ${(quita.seconds / floor.fk).toFixed(2)}×`);
 
     let pglite: { seconds: number; rssMb: number } | undefined;
     if (process.env.SKIP_PGLITE !== '1') pglite = await quitaImport('Quita on PGlite (for information)', {});
 
-    const summary = { rows: ROWS, bare_copy_s: bare, indexed_copy_s: indexed, quita_pg_s: quita.seconds, ratio, quita_pg_peak_rss_mb: quita.rssMb, quita_pglite_s: pglite?.seconds, quita_pglite_peak_rss_mb: pglite?.rssMb };
+    const summary = {
+      rows: ROWS,
+      bare_copy_s: bare.seconds,
+      indexed_copy_s: indexed.seconds,
+      indexed_copy_backend_cpu_s: indexed.cpu,
+      debts_shaped_copy_s: floor?.plain,
+      debts_shaped_fk_copy_s: floor?.fk,
+      debts_shaped_fk_copy_backend_cpu_s: floor?.fkCpu,
+      quita_pg_s: quita.seconds,
+      ratio,
+      quita_pg_peak_rss_mb: quita.rssMb,
+      quita_pg_server_cpu_s: quita.serverCpu,
+      quita_pg_postgres_cpu_s: quita.dbCpu,
+      quita_pglite_s: pglite?.seconds,
+      quita_pglite_peak_rss_mb: pglite?.rssMb,
+    };
     if (process.argv.includes('--json')) console.log(JSON.stringify(summary));
     writeFileSync(path.join(DATA, 'import-last.json'), JSON.stringify({ ...summary, date: new Date().toISOString(), cores: os.cpus().length }, null, 2));
   } finally {

@@ -154,3 +154,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   };
   return { ...config, ...overrides };
 }
+
+/** For entry points: the config, or a message naming the bad variable and exit code 1. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

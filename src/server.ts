@@ -1,21 +1,12 @@
 // Boot only: config → app → listen → graceful close.
 import closeWithGrace from 'close-with-grace';
 import { buildApp, loggerOptions } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { startJobRunner } from './jobs/runner.js';
 import { seedDemo } from './seed/demo.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const app = await buildApp({ config, logger: loggerOptions(config, Boolean(process.stdout.isTTY)) });
   const { database, clock } = app.deps;
 

@@ -2,23 +2,14 @@
 // belongs to the one server process that opened it.
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { openPostgres, runMigrations } from './db/client.js';
 import { AdjustableClock } from './lib/clock.js';
 import { loggerOptions } from './lib/logger.js';
 import { startJobRunner } from './jobs/runner.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   if (!config.databaseUrl) {
     console.error('npm run worker needs DATABASE_URL (a postgres:// URL): with the embedded database, the server runs the jobs itself.');
     process.exit(1);

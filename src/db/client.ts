@@ -38,6 +38,10 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
   // An idle client's error (the server restarting) must not crash the process.
   pool.on('error', () => {});
+  // Nor a checked-out one's: the pool listens only to idle clients, and a connection that
+  // dies inside a transaction emits 'error' after its query has already failed. The query
+  // rejects on its own, and release() drops a client that is no longer queryable.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   return { kind: 'postgres', db, pool, close: () => pool.end() };
 }

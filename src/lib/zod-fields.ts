@@ -1,4 +1,5 @@
 // zod fields shared by request schemas: documents, phones, postal codes.
+import { normalizeBrazilianPhone, PHONE_MESSAGE } from './phone.js';
 import { z } from 'zod';
 import { documentProblemMessage, parseCpf, parseTaxDocument } from './documents.js';
 
@@ -20,20 +21,10 @@ export const taxDocumentField = z.string().transform((value, ctx) => {
   return parsed.value;
 });
 
-/** A Brazilian phone: DDD + 8 or 9 digits, optionally with +55; stored as digits. */
-export function normalizePhone(input: string): string | null {
-  const digits = input.replace(/[\s().+-]/g, '');
-  if (!/^\d+$/.test(digits)) return null;
-  const national = digits.length >= 12 && digits.startsWith('55') ? digits.slice(2) : digits;
-  if (!/^[1-9][1-9]\d{8,9}$/.test(national)) return null;
-  if (national.length === 11 && national[2] !== '9') return null;
-  return national;
-}
-
 export const phoneField = z.string().transform((value, ctx) => {
-  const phone = normalizePhone(value);
+  const phone = normalizeBrazilianPhone(value);
   if (!phone) {
-    ctx.addIssue({ code: 'custom', message: 'telefone inválido: use DDD e número, como (11) 91234-5678' });
+    ctx.addIssue({ code: 'custom', message: PHONE_MESSAGE });
     return z.NEVER;
   }
   return phone;

@@ -22,7 +22,9 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
         },
       },
     },
-    transform: jsonSchemaTransform,
+    // The document describes the creditor API; the portal's HTML routes and Stripe's
+    // webhook receiver are not part of it.
+    transform: (args) => (args.url.startsWith('/api/') ? jsonSchemaTransform(args) : { schema: { ...args.schema, hide: true }, url: args.url }),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 }

@@ -2,37 +2,22 @@
 // Pagar → the payment page (amount, Pix code and its QR) → Simular pagamento, for every
 // parcel, until the agreement is settled; and Quitar antecipado on a desktop. Pages fit a
 // 360 px phone with no serious or critical axe-core violation.
-import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { AXE, OUT, browserSkipReason, startBrowserSession } from '../helpers/browser.js';
 import { seedPortal } from '../http/portal-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skipReason = process.env.SKIP_BROWSER_TESTS === '1' ? 'SKIP_BROWSER_TESTS=1' : !existsSync(CHROMIUM) ? `${CHROMIUM} not found` : undefined;
-if (skipReason) console.log(`browser tests skipped: ${skipReason}`);
 
-const OUT = path.resolve('test-output/e2e');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-describe.skipIf(skipReason !== undefined)('sandbox payments in a real browser', () => {
+describe.skipIf(browserSkipReason !== undefined)('sandbox payments in a real browser', () => {
   let t: TestApp;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    mkdirSync(OUT, { recursive: true });
-    t = await buildTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = t.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    ({ t, browser, base } = await startBrowserSession());
   }, 120_000);
 
   afterAll(async () => {

@@ -1,21 +1,15 @@
 // The debtor's whole way in a real browser (Debian's chromium): link → CPF → debts →
 // offers → confirmation → agreement, on a 360 px phone and on a desktop, with no sideways
 // scrolling, no serious or critical axe-core violation, and every page under 50 KB with its CSS.
-import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSS } from '../../src/plugins/view.js';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { AXE, OUT, browserSkipReason, startBrowserSession } from '../helpers/browser.js';
 import { seedPortal } from '../http/portal-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skipReason = process.env.SKIP_BROWSER_TESTS === '1' ? 'SKIP_BROWSER_TESTS=1' : !existsSync(CHROMIUM) ? `${CHROMIUM} not found` : undefined;
-if (skipReason) console.log(`browser tests skipped: ${skipReason}`);
 
-const OUT = path.resolve('test-output/e2e');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const CSS_BYTES = Buffer.byteLength(CSS);
 
 const VIEWPORTS = [
@@ -23,22 +17,13 @@ const VIEWPORTS = [
   { name: 'desktop', viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false, deviceScaleFactor: 1 },
 ];
 
-describe.skipIf(skipReason !== undefined)('portal in a real browser', () => {
+describe.skipIf(browserSkipReason !== undefined)('portal in a real browser', () => {
   let t: TestApp;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    mkdirSync(OUT, { recursive: true });
-    t = await buildTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = t.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    ({ t, browser, base } = await startBrowserSession());
   }, 120_000);
 
   afterAll(async () => {

@@ -7,11 +7,15 @@ export const IMPORT_STATUSES = ['processing', 'completed', 'failed'] as const;
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 
 /**
- * An import runs in two phases: `parse` streams the file into import_rows (valid rows) and
- * import_errors (rejected ones); only when the whole file has been read does `merge` upsert
- * import_rows into debts, in short transactions by line range, recording how far it got.
- * A file that fails as a whole therefore changes nothing, and a merge interrupted by a
- * restart resumes where it stopped.
+ * On PGlite an import runs in two phases: `parse` streams the file into import_rows (valid
+ * rows) and import_errors (rejected ones); only when the whole file has been read does
+ * `merge` upsert import_rows into debts, in short transactions by line range, recording how
+ * far it got (merged_through_line), so a merge interrupted by a restart resumes where it
+ * stopped. On PostgreSQL it runs in one pass and one transaction (phase `parse` until it
+ * ends; import_rows is not used), staging each batch in a temporary table of its own;
+ * interrupted, it starts over from the spooled file. Either way a file that fails as a whole
+ * changes nothing, and the counts and import_errors are written as it goes, in short
+ * transactions of their own.
  */
 export const imports = pgTable(
   'imports',
@@ -58,7 +62,7 @@ export const importErrors = pgTable(
   (t) => [index('import_errors_import_line_idx').on(t.importId, t.line)],
 );
 
-/** Valid rows of an import, between parse and merge; deleted once merged. */
+/** Valid rows of an import on PGlite (and of a JSON batch), between parse and merge; deleted once merged. */
 export const importRows = pgTable(
   'import_rows',
   {

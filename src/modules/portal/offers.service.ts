@@ -1,7 +1,7 @@
 // Offers shown to a debtor are stored exactly as shown (terms + their hash) with the policy
 // version they came from, so that an offer is honoured as shown until it expires, whatever
 // the policy has become meanwhile.
-import { and, asc, eq, gte, inArray } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { debts, offers } from '../../db/schema/index.js';
 import { addYears, type CalendarDate } from '../../lib/dates.js';
@@ -32,20 +32,40 @@ export interface ShownOffer {
   terms: OfferTerms;
 }
 
-/** JSON with keys sorted at every level: jsonb reorders keys, the hash must not depend on it. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+/**
+ * JSON with keys sorted at every level: jsonb reorders keys, the hash must not depend on it.
+ * `memo` keeps the text of objects already written (the offers of one page share their
+ * creditor, debts and late terms): only for objects that do not change meanwhile.
+ */
+export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const known = memo?.get(value);
+  if (known !== undefined) return known;
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalJson(value[i], memo) ?? ''; // as Array#join writes undefined
+    }
+    out += ']';
+  } else {
+    const record = value as Record<string, unknown>;
+    out = '{';
+    for (const key of Object.keys(record).sort()) {
+      const v = record[key];
+      if (v === undefined) continue;
+      if (out.length > 1) out += ',';
+      out += `${JSON.stringify(key)}:${canonicalJson(v, memo)}`;
+    }
+    out += '}';
   }
-  return JSON.stringify(value);
+  memo?.set(value, out);
+  return out;
 }
 
-export function termsHashOf(terms: OfferTerms): string {
-  return sha256(canonicalJson(terms));
+export function termsHashOf(terms: OfferTerms, memo?: WeakMap<object, string>): string {
+  return sha256(canonicalJson(terms, memo));
 }
 
 let lastCutoff: [CalendarDate, CalendarDate] = ['', ''];
@@ -110,26 +130,18 @@ export function buildOffers(input: { creditor: PortalCreditor; debts: DebtRow[];
 export async function storeOffers(db: Executor, session: PortalSession, terms: OfferTerms[], policy: Policy, now: Date): Promise<ShownOffer[]> {
   if (terms.length === 0) return [];
   const expiresAt = new Date(now.getTime() + policy.offer_validity_hours * 3600 * 1000);
-  const shown = terms.map((t) => ({ id: newId(), termsHash: termsHashOf(t), terms: t }));
-  await db.insert(offers).values(
-    shown.map((s) => ({
-      id: s.id,
-      creditorId: session.creditorId,
-      cpf: session.cpf,
-      sessionId: session.id,
-      linkId: session.linkId,
-      debtIds: s.terms.debts.map((d) => d.id),
-      policyVersion: s.terms.policy_version,
-      asOf: s.terms.as_of,
-      firstDueDate: s.terms.first_due_date,
-      kind: s.terms.offer.kind,
-      installments: s.terms.offer.installments,
-      terms: s.terms,
-      termsHash: s.termsHash,
-      createdAt: now,
-      expiresAt,
-    })),
-  );
+  const memo = new WeakMap<object, string>();
+  const shown = terms.map((t) => ({ id: newId(), termsHash: termsHashOf(t, memo), terms: t }));
+  // What the offers of one page share is sent once; each offer's own columns travel as one
+  // JSON array (building a many-row INSERT cost more than everything else on the page).
+  const first = shown[0]!.terms;
+  const own = shown.map((o) => ({ id: o.id, kind: o.terms.offer.kind, installments: o.terms.offer.installments, terms: o.terms, terms_hash: o.termsHash }));
+  await db.execute(sql`
+    INSERT INTO offers (id, creditor_id, cpf, session_id, link_id, debt_ids, policy_version, as_of, first_due_date, kind, installments, terms, terms_hash, created_at, expires_at)
+    SELECT o.id, ${session.creditorId}::uuid, ${session.cpf}, ${session.id}, ${session.linkId}::uuid, ${`{${first.debts.map((d) => d.id).join(',')}}`}::bigint[],
+           ${first.policy_version}::int, ${first.as_of}::date, ${first.first_due_date}::date, o.kind, o.installments, o.terms, o.terms_hash,
+           ${now.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz
+      FROM jsonb_to_recordset(${JSON.stringify(own)}::jsonb) AS o(id uuid, kind text, installments int, terms jsonb, terms_hash text)`);
   return shown;
 }
 

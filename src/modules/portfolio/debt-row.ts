@@ -16,7 +16,7 @@
 // - phone: Brazilian, DDD (two digits 1–9) + 8 or 9 digits, an 11-digit number starting
 //   with 9 after the DDD; `+55`/`55`, spaces, dots, parentheses and hyphens are accepted
 //   around it; stored as the 10 or 11 national digits, without country code (the same rule
-//   as `normalizePhone` in src/lib/zod-fields.ts).
+//   as the creditor API's, src/lib/phone.ts).
 // - amount: `parseReais` (src/lib/money.ts). JSON amount_cents: a safe integer > 0.
 // - due_date: `YYYY-MM-DD` or `DD/MM/YYYY` in CSV (as `parseSpreadsheetDate`), only
 //   `YYYY-MM-DD` in JSON; years 1900–2999. A due date in the future is accepted (the days
@@ -25,6 +25,7 @@
 //   strictly before today − 5 years (`addYears`, so 29 Feb → 28 Feb): due exactly 5 years
 //   ago today is still collectable (the term's last day counts), a day earlier is not.
 import { regexes } from 'zod';
+import { normalizeBrazilianPhone, PHONE_MESSAGE } from '../../lib/phone.js';
 import { documentProblemMessage, parseCpf } from '../../lib/documents.js';
 import { parseReais } from '../../lib/money.js';
 import { addYears, type CalendarDate } from '../../lib/dates.js';
@@ -192,17 +193,7 @@ function ruleEmail(raw: string): string | null | Problem {
   return value.toLowerCase();
 }
 
-export const PHONE_MESSAGE = 'telefone inválido: use DDD e número, como (11) 91234-5678';
-
-/** A Brazilian phone as national digits (DDD + 8 or 9 digits), or null. */
-export function normalizeBrazilianPhone(input: string): string | null {
-  const digits = input.replace(/[\s().+-]/g, '');
-  if (!/^\d+$/.test(digits)) return null;
-  const national = digits.length >= 12 && digits.startsWith('55') ? digits.slice(2) : digits;
-  if (!/^[1-9][1-9]\d{8,9}$/.test(national)) return null;
-  if (national.length === 11 && national[2] !== '9') return null;
-  return national;
-}
+export { normalizeBrazilianPhone, PHONE_MESSAGE };
 
 function rulePhone(raw: string): string | null | Problem {
   const value = raw.trim();
