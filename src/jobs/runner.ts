@@ -9,6 +9,7 @@ import { AdjustableClock, type Clock } from '../lib/clock.js';
 import { syncClock } from '../lib/clock-sync.js';
 import { idempotencyCleanupJob } from './idempotency-cleanup.js';
 import { webhookDispatcherJob } from '../modules/webhooks/webhooks.dispatcher.js';
+import { portalRetentionJob } from './portal-retention.js';
 import { prescribeDebtsJob } from './prescribe-debts.js';
 import { lifecycleJob } from '../modules/agreements/lifecycle.job.js';
 
@@ -28,7 +29,7 @@ export interface Job {
   run(ctx: JobContext): Promise<number>;
 }
 
-export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, lifecycleJob, webhookDispatcherJob];
+export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, portalRetentionJob, lifecycleJob, webhookDispatcherJob];
 
 export interface JobRunner {
   /** Runs every job once, now (tests and the admin clock use it). */
