@@ -21,10 +21,12 @@
 //   ROUNDS=5 DURATION=10 WARMUP=3 CONNECTIONS=50 BENCH_DATABASE_URL=postgres://… npx tsx bench/portal.ts
 //   BENCH_LOG_LEVEL=info                     the server's logs on this terminal (and its log cost)
 //   BENCH_KEEP_DB=1                          keep the database afterwards (to EXPLAIN its queries)
+//   BENCH_SERVER=/tmp/old/dist/src/server.js  measure another build (an earlier commit) against the same floor
 //   BENCH_RATE=1000                          offer a fixed rate (req/s) instead of as many as answered
 //   BENCH_HOLD=60                            print the targets, wait 60 s (to probe by hand), then measure
 //   ONLY=floor,debts                        measure only these targets
 //   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   extra node flags for the Quita process
+//   BENCH_FLOOR_NODE_ARGS=…                  the same for the floor's process
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -49,6 +51,8 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 25;
 const json = process.argv.includes('--json');
+/** BENCH_SERVER=/elsewhere/dist/src/server.js: another build of Quita (an earlier commit, to compare). */
+const SERVER = process.env.BENCH_SERVER ?? path.join(ROOT, 'dist/src/server.js');
 /** ONLY=floor,debts: measure only these (profiling). */
 const ONLY = (process.env.ONLY ?? '').split(',').filter(Boolean);
 
@@ -463,8 +467,10 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   console.log(`bench:portal — ${machine.cores} cores, ${machine.gib} GiB, node ${machine.node}, ${machine.date}`);
   console.log(`  load average before: ${load()}`);
-  console.log(`  ${ROUNDS} rounds × (floor, debts, offers, simulate), ${CONNECTIONS} connections, ${DURATION} s each after ${WARMUP} s of warm-up`);
-  buildIfStale();
+  console.log(`  ${ROUNDS} rounds × (${ONLY.length ? ONLY.join(', ') : 'floor, debts, offers, simulate'}), ${CONNECTIONS} connections, ${DURATION} s each after ${WARMUP} s of warm-up`);
+  if (RATE) console.log(`  BENCH_RATE=${RATE}: every target is offered ${RATE} req/s, so compare CPU per request, not req/s or the ratio`);
+  if (!process.env.BENCH_SERVER) buildIfStale();
+  else console.log(`  server: ${SERVER}`);
 
   const db = `quita_bench_${randomBytes(3).toString('hex')}`;
   await admin(BASE_URL, (c) => c.query(`CREATE DATABASE ${db}`));
@@ -477,7 +483,7 @@ async function main(): Promise<void> {
     writeFileSync(counter, COUNTER_MODULE);
     const countArgs = ['--import', pathToFileURL(counter).href];
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const quita = spawn(process.execPath, [...countArgs, ...nodeArgs, path.join(ROOT, 'dist/src/server.js')], {
+    const quita = spawn(process.execPath, [...countArgs, ...nodeArgs, SERVER], {
       env: {
         ...process.env,
         NODE_ENV: 'production',
@@ -498,7 +504,8 @@ async function main(): Promise<void> {
     const s = await seed(base, url);
 
     const floorPort = port + 100;
-    const floor = spawn(process.execPath, [...process.execArgv, ...countArgs, SELF, '--floor'], {
+    const floorArgs = (process.env.BENCH_FLOOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const floor = spawn(process.execPath, [...process.execArgv, ...countArgs, ...floorArgs, SELF, '--floor'], {
       env: { ...process.env, NODE_ENV: 'production', PORT: String(floorPort), FLOOR_DATABASE_URL: url, FLOOR_CREDITOR_ID: s.creditorId, FLOOR_CPF: s.cpf },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

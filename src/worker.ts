@@ -19,9 +19,15 @@ async function main(): Promise<void> {
   const database = openPostgres(config.databaseUrl);
   await runMigrations(database);
   const runner = startJobRunner({ database, clock: new AdjustableClock(), config, log });
+  // The runner's timers are unref'd (they must not hold a server open), and pooled
+  // connections are all this process would otherwise have: when the database restarts and
+  // drops them, the event loop would empty and the worker would quietly exit 0. It runs
+  // until it is told to stop.
+  const keepAlive = setInterval(() => {}, 60_000);
   log.info('worker started');
   closeWithGrace({ delay: 30_000 }, async ({ signal }) => {
     log.info({ signal }, 'worker stopping');
+    clearInterval(keepAlive);
     await runner.stop();
     await database.close();
   });

@@ -1,6 +1,6 @@
 // Creditor access tokens (HS256 JWTs, algorithm pinned, short-lived) and the admin bearer token.
 import fastifyJwt from '@fastify/jwt';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { creditorCredentials } from '../db/schema/index.js';
@@ -43,6 +43,13 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, requiredClaims: ['exp', 'aud', 'sub', 'cid'] },
   });
   app.decorateRequest('creditorId', '');
+  // Prepared once (every API request runs it): parsed and planned once per connection.
+  const liveCredential = database.db
+    .select({ creditorId: creditorCredentials.creditorId })
+    .from(creditorCredentials)
+    .where(and(eq(creditorCredentials.clientId, sql.placeholder('clientId')), isNull(creditorCredentials.revokedAt)))
+    .limit(1)
+    .prepare('auth_live_credential');
 
   app.decorate('signCreditorToken', (creditorId: string, clientId: string) =>
     app.jwt.sign({ sub: creditorId, cid: clientId, typ: 'creditor' }),
@@ -61,11 +68,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
       throw errors.unauthorized('The access token is expired or invalid.');
     }
     // A revoked credential takes its tokens with it.
-    const [live] = await database.db
-      .select({ creditorId: creditorCredentials.creditorId })
-      .from(creditorCredentials)
-      .where(and(eq(creditorCredentials.clientId, claims.cid), isNull(creditorCredentials.revokedAt)))
-      .limit(1);
+    const [live] = await liveCredential.execute({ clientId: claims.cid });
     if (!live || live.creditorId !== claims.sub) throw errors.unauthorized('The credential behind this token was revoked.');
     request.creditorId = claims.sub;
   });

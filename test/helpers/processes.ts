@@ -23,6 +23,12 @@ export interface QuitaServer extends QuitaProcess {
 
 const OUTPUT_LIMIT = 64 * 1024;
 
+/** Children still running: killed if the test process exits without stopping them (a failed hook, a timeout). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** A port that was free a moment ago on 127.0.0.1 (a server that loses the race is started again on another). */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -61,7 +67,13 @@ export function spawnQuita(script: 'server' | 'worker', name: string, env: Recor
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  live.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   return { name, child, output: () => output, exited };
 }
 

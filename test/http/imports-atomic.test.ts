@@ -308,3 +308,31 @@ describe('a debt created by another transaction while the import runs', () => {
     }
   });
 });
+
+describe('a database where external_id does not compare as bytes', () => {
+  // PostgreSQL: a batch's lowest and highest id, taken in JavaScript, bound it only in a
+  // byte-wise collation; under another one every batch goes through the staging table.
+  it.runIf(usingPostgres)('imports the same way', async () => {
+    const t2 = await buildTestApp();
+    try {
+      await t2.database.pool!.query('ALTER TABLE debts ALTER COLUMN external_id TYPE text COLLATE "pt-BR-x-icu"');
+      const c = await seedCreditor(t2);
+      const { database, clock, config } = t2.app.deps;
+      const imports = createImportService({ database, clock, config, log: t2.app.log, batchRows: 2 });
+      const runIn = async (body: string) => {
+        const upload = await imports.receive(Readable.from([Buffer.from(body)]));
+        const row = await imports.start(c.creditorId, upload, { dryRun: false });
+        await imports.idle();
+        return (await t2.request.get(`/api/v1/imports/${row.id}`).set(c.auth)).body as ImportResult;
+      };
+      // in bytes 'B-1' < 'a-2' < 'b-0'; in pt-BR 'a-2' < 'b-0' < 'B-1'
+      expect(await runIn(csv([['a-2', cpfNumber(2), 'A', '2,00', '01/06/2026'], ['b-0', cpfNumber(0), 'B', '1,00', '01/06/2026']]))).toMatchObject({ rows_imported: 2 });
+      const result = await runIn(csv([['B-1', cpfNumber(1), 'Nova', '3,00', '01/06/2026'], ['a-2', cpfNumber(2), 'A Mudou', '2,00', '01/06/2026'], ['c-3', cpfNumber(3), 'C', '4,00', '01/06/2026']]));
+      expect(result).toMatchObject({ status: 'completed', rows_total: 3, rows_imported: 3, rows_rejected: 0 });
+      const names = Object.fromEntries((await t2.database.db.select().from(debts).where(eq(debts.creditorId, c.creditorId))).map((d) => [d.externalId, d.name]));
+      expect(names).toEqual({ 'a-2': 'A Mudou', 'b-0': 'B', 'B-1': 'Nova', 'c-3': 'C' });
+    } finally {
+      await t2.close();
+    }
+  });
+});

@@ -290,11 +290,8 @@ describe('whole-file failures: status failed, a Portuguese error, nothing stored
     await expectFileFails(f, bigFailing(), /^aspas não fechadas: o valor que começa na linha 6003 /, { checkTotal: false });
   });
 
-  // BUG (imports.service.ts, run(): the CsvFileError branch resets rows_imported and
-  // rows_rejected but not rows_total): a file that fails after its first 5,000-row chunk was
-  // staged reports rows_total 5000 with 0 imported, 0 rejected and no errors; every smaller
-  // failing file reports 0. Not fixed here: imports.service.ts is being rewritten.
-  it.fails('a failed import reports no rows, however far the reading got', async () => {
+  // A file that fails after its first 5,000-row chunk was read still reports no rows.
+  it('a failed import reports no rows, however far the reading got', async () => {
     const result = await importCsv(t, f.auth, bigFailing());
     expect(result).toMatchObject({ status: 'failed', rows_total: 0, rows_imported: 0, rows_rejected: 0, errors: [] });
   });

@@ -23,7 +23,7 @@ if (usingPostgres && !redisUp) {
 }
 
 const SECRET_KEY = 'multi-instance-secret-key-0123456789abcdef';
-/** Agreements that the moved clock expires (one more comes from the concurrent confirmations). */
+/** Agreements made to be expired by the moved clock (with the one of the concurrent confirmations). */
 const EXPIRING = 12;
 const BURST = 100;
 
@@ -36,6 +36,8 @@ let endpointSecret: string;
 /** Tries received per webhook-id, and signatures that did not verify. */
 const hits = new Map<string, number>();
 const badSignatures: string[] = [];
+/** Whether the receiver fails the first try of about one event in four. */
+let failFirstTries = true;
 
 const today = () => calendarDateAt(new Date(), 'America/Sao_Paulo');
 /** A client address of its own for each test run (the servers trust X-Forwarded-For from loopback): Redis keeps counters between runs. */
@@ -130,11 +132,13 @@ describe.skipIf(!redisUp)(`two servers and two workers on one PostgreSQL and Red
         badSignatures.push(id);
       }
       // The first try of about one event in four fails, so that retries race too.
-      return seen === 1 && id.charCodeAt(id.length - 1) % 4 === 0 ? { status: 500 } : { status: 200 };
+      return failFirstTries && seen === 1 && id.charCodeAt(id.length - 1) % 4 === 0 ? { status: 500 } : { status: 200 };
     });
     const env = { NODE_ENV: 'test', DATABASE_URL: database.url!, REDIS_URL, SECRET_KEY, ADMIN_TOKEN, LOG_LEVEL: 'warn', TRUST_PROXY: 'loopback' };
     workers = ['1', '2'].map((n) => spawnQuita('worker', `worker-${n}`, { ...env, PGAPPNAME: `quita-worker-${n}` }));
-    servers = await Promise.all(['a', 'b'].map((n) => startServer(`server-${n}`, { ...env, PGAPPNAME: `quita-server-${n}` })));
+    // Filled in place, so that afterAll stops whichever started even if the other did not.
+    servers = [];
+    await Promise.all(['a', 'b'].map(async (n, i) => (servers[i] = await startServer(`server-${n}`, { ...env, PGAPPNAME: `quita-server-${n}` }))));
 
     const created = await api(servers[0]!, 'POST', '/api/v1/admin/creditors', creditorBody(), { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(created.status, created.text).toBe(201);
@@ -154,7 +158,7 @@ describe.skipIf(!redisUp)(`two servers and two workers on one PostgreSQL and Red
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all([...servers, ...workers].map((p) => stopProcess(p, 'SIGKILL')));
+    await Promise.all([...servers, ...workers].filter(Boolean).map((p) => stopProcess(p, 'SIGKILL')));
     await receiver?.close();
     await database?.close();
   });
@@ -221,10 +225,11 @@ describe.skipIf(!redisUp)(`two servers and two workers on one PostgreSQL and Red
       const { path, form } = await browser.chooseCash(here, there, debtId);
       expect((await browser.send(there, path, form)).status).toBe(303);
     }
+    // This creditor's agreements: these, and the one of the concurrent confirmations when that test ran.
     const agreementIds = (await rows<{ id: string }>(sql`SELECT id FROM agreements WHERE creditor_id = ${creditor.id}`)).map((r) => r.id);
-    expect(agreementIds).toHaveLength(EXPIRING + 1);
+    expect(agreementIds.length).toBeGreaterThanOrEqual(EXPIRING);
 
-    // A burst straight into the outbox, for the two dispatchers to race over.
+    // A burst straight into the outbox, for the two dispatchers to race over, retries included.
     await database.db.transaction(async (tx) => {
       for (let i = 0; i < BURST; i++) {
         const at = new Date();
@@ -232,26 +237,47 @@ describe.skipIf(!redisUp)(`two servers and two workers on one PostgreSQL and Red
         await emitEvent(tx, { creditorId: creditor.id, type: 'import.completed', data, at });
       }
     });
-    // Five days on, for every instance: parcel 1 of each agreement is then past its grace.
-    const moved = await api(servers[1]!, 'POST', '/api/v1/admin/clock', { now: `${addDays(today(), 5)}T12:00:00-03:00` }, { authorization: `Bearer ${ADMIN_TOKEN}` });
-    expect(moved.status, moved.text).toBe(200);
-
-    const settled = async () => {
-      const [state] = await rows<{ live: number; pending: number; undelivered: number }>(sql`
-        SELECT (SELECT count(*)::int FROM agreements WHERE creditor_id = ${creditor.id} AND status IN ('pending', 'active')) AS live,
-               (SELECT count(*)::int FROM webhook_deliveries WHERE creditor_id = ${creditor.id} AND status = 'pending') AS pending,
+    const delivered = async () => {
+      const [state] = await rows<{ pending: number; undelivered: number }>(sql`
+        SELECT (SELECT count(*)::int FROM webhook_deliveries WHERE creditor_id = ${creditor.id} AND status = 'pending') AS pending,
                (SELECT count(*)::int FROM webhook_events ev WHERE ev.creditor_id = ${creditor.id}
                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = ev.id AND d.status = 'succeeded')) AS undelivered`);
-      return state!.live === 0 && state!.pending === 0 && state!.undelivered === 0;
+      return state!.pending === 0 && state!.undelivered === 0;
     };
-    await until(settled, 90_000, 'every agreement expired and every event delivered', 250);
+    const settled = async () => {
+      const [live] = await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM agreements WHERE creditor_id = ${creditor.id} AND status IN ('pending', 'active')`);
+      return live!.n === 0 && (await delivered());
+    };
+    const explain = async (err: Error): Promise<never> => {
+      const state = await rows(sql`
+        SELECT 'agreement' AS what, status, count(*)::int AS n FROM agreements WHERE creditor_id = ${creditor.id} GROUP BY status
+        UNION ALL SELECT 'delivery', status || ' ' || coalesce(last_error, '') || ' ' || coalesce(last_status_code::text, ''), count(*)::int
+          FROM webhook_deliveries WHERE creditor_id = ${creditor.id} GROUP BY 2`);
+      const pending = await rows(sql`
+        SELECT d.event_id, ev.type, d.attempts, d.next_attempt_at, d.locked_until, d.claimed_by, d.last_attempt_at, now() AS db_now,
+               (SELECT value FROM settings WHERE key = 'clock_offset_ms') AS clock_offset
+        FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id WHERE d.creditor_id = ${creditor.id} AND d.status = 'pending'`);
+      const logs = [...servers, ...workers].map((p) => `${p.name} (${isRunning(p) ? 'running' : 'exited'}):\n${p.output().slice(-3_000)}`).join('\n');
+      throw new Error(`${err.message}\n${JSON.stringify(state)}\n${JSON.stringify(pending, null, 1)}\n${logs}`);
+    };
+    await until(delivered, 90_000, 'every event so far delivered', 250).catch(explain);
+
+    // Five days on, for every instance: parcel 1 of each agreement is then past its grace.
+    // Each worker takes up the moved clock at its next job round; until both have, their
+    // leases disagree by five days, and one may take over a try the other is making (a
+    // second try, which receivers tolerate): no failed first tries from here on, so that
+    // such a takeover never waits for the 5-minute retry.
+    failFirstTries = false;
+    const moved = await api(servers[1]!, 'POST', '/api/v1/admin/clock', { now: `${addDays(today(), 5)}T12:00:00-03:00` }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(moved.status, moved.text).toBe(200);
+    await until(settled, 90_000, 'every agreement expired and every event delivered', 250).catch(explain);
     // A round that was already under way finishes; nothing is left for it to do.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await settled()).toBe(true);
 
     // (d) each transition and its events exactly once
     const statuses = await rows<{ status: string; n: number }>(sql`SELECT status, count(*)::int AS n FROM agreements WHERE creditor_id = ${creditor.id} GROUP BY status`);
-    expect(statuses).toEqual([{ status: 'expired', n: EXPIRING + 1 }]);
+    expect(statuses).toEqual([{ status: 'expired', n: agreementIds.length }]);
     const events = await rows<{ agreement_id: string; type: string; n: number }>(sql`
       SELECT coalesce(data->>'agreement_id', data->>'id') AS agreement_id, type, count(*)::int AS n
       FROM webhook_events WHERE creditor_id = ${creditor.id} AND type <> 'import.completed' GROUP BY 1, 2`);
@@ -268,7 +294,7 @@ describe.skipIf(!redisUp)(`two servers and two workers on one PostgreSQL and Red
       WHERE d.creditor_id = ${creditor.id} GROUP BY d.event_id`);
     const [{ n: eventCount }] = (await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM webhook_events WHERE creditor_id = ${creditor.id}`)) as [{ n: number }];
     expect(tries).toHaveLength(eventCount);
-    expect(eventCount).toBeGreaterThanOrEqual(BURST + 3 * (EXPIRING + 1));
+    expect(eventCount).toBeGreaterThanOrEqual(BURST + 3 * agreementIds.length);
     const mismatched = tries.filter((t) => hits.get(t.event_id) !== t.attempts.length || t.attempts.some((a, i) => a !== i + 1));
     expect(mismatched).toEqual([]);
     expect([...hits.keys()].filter((id) => !tries.some((t) => t.event_id === id))).toEqual([]);

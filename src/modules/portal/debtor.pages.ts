@@ -60,16 +60,21 @@ export async function debtorPages(app: FastifyInstance): Promise<void> {
   const policies = createPolicyService({ db });
   const sessions = createSessionRepository(db);
   const session = (request: FastifyRequest): PortalSession => request.portalSession!;
-  // Today on the business calendar, worked out at most once a minute: time-zone offsets are
-  // whole minutes, so the date cannot change within one (a time-zone conversion costs tens
-  // of microseconds, a good part of a page).
-  let memo = { minute: NaN, day: '' as CalendarDate };
-  const today = (): CalendarDate => {
-    const now = clock.now();
-    const minute = Math.floor(now.getTime() / 60_000);
-    if (minute !== memo.minute) memo = { minute, day: calendarDateAt(now, config.tzBusiness) };
-    return memo.day;
+  // Dates on the business calendar, worked out once per minute of time: time-zone offsets
+  // are whole minutes, so the date cannot change within one, and a time-zone conversion
+  // costs tens of microseconds, a good part of a page.
+  const dates = new Map<number, CalendarDate>();
+  const businessDate = (instant: Date): CalendarDate => {
+    const minute = Math.floor(instant.getTime() / 60_000);
+    let day = dates.get(minute);
+    if (day === undefined) {
+      if (dates.size >= 10_000) dates.clear();
+      day = calendarDateAt(instant, config.tzBusiness);
+      dates.set(minute, day);
+    }
+    return day;
   };
+  const today = (): CalendarDate => businessDate(clock.now());
 
   // One statement for the whole page: the session (with its creditor and policy), the open
   // debts and the agreements.
@@ -91,7 +96,7 @@ export async function debtorPages(app: FastifyInstance): Promise<void> {
       status: AGREEMENT_STATUS_TEXT[a.status].label,
       total: formatBRL(a.totalCents),
       plan: a.installments === 1 ? 'à vista' : `${a.installments} parcelas`,
-      acceptedAt: formatDateBR(calendarDateAt(a.acceptedAt, config.tzBusiness)),
+      acceptedAt: formatDateBR(businessDate(a.acceptedAt)),
     });
     const live = agreementRows.filter((a) => a.status === 'pending' || a.status === 'active').map(view);
     const past = agreementRows.filter((a) => a.status !== 'pending' && a.status !== 'active').map(view);

@@ -132,16 +132,25 @@ export async function storeOffers(db: Executor, session: PortalSession, terms: O
   const expiresAt = new Date(now.getTime() + policy.offer_validity_hours * 3600 * 1000);
   const memo = new WeakMap<object, string>();
   const shown = terms.map((t) => ({ id: newId(), termsHash: termsHashOf(t, memo), terms: t }));
-  // What the offers of one page share is sent once; each offer's own columns travel as one
-  // JSON array (building a many-row INSERT cost more than everything else on the page).
-  const first = shown[0]!.terms;
-  const own = shown.map((o) => ({ id: o.id, kind: o.terms.offer.kind, installments: o.terms.offer.installments, terms: o.terms, terms_hash: o.termsHash }));
+  // One statement whatever the number of offers, each offer a row of one JSON array
+  // (drizzle's many-row INSERT cost more to build than everything else on the page).
+  const rows = shown.map((o) => ({
+    id: o.id,
+    debt_ids: o.terms.debts.map((d) => d.id),
+    policy_version: o.terms.policy_version,
+    as_of: o.terms.as_of,
+    first_due_date: o.terms.first_due_date,
+    kind: o.terms.offer.kind,
+    installments: o.terms.offer.installments,
+    terms: o.terms,
+    terms_hash: o.termsHash,
+  }));
   await db.execute(sql`
     INSERT INTO offers (id, creditor_id, cpf, session_id, link_id, debt_ids, policy_version, as_of, first_due_date, kind, installments, terms, terms_hash, created_at, expires_at)
-    SELECT o.id, ${session.creditorId}::uuid, ${session.cpf}, ${session.id}, ${session.linkId}::uuid, ${`{${first.debts.map((d) => d.id).join(',')}}`}::bigint[],
-           ${first.policy_version}::int, ${first.as_of}::date, ${first.first_due_date}::date, o.kind, o.installments, o.terms, o.terms_hash,
-           ${now.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz
-      FROM jsonb_to_recordset(${JSON.stringify(own)}::jsonb) AS o(id uuid, kind text, installments int, terms jsonb, terms_hash text)`);
+    SELECT o.id, ${session.creditorId}::uuid, ${session.cpf}, ${session.id}, ${session.linkId}::uuid, o.debt_ids, o.policy_version, o.as_of, o.first_due_date,
+           o.kind, o.installments, o.terms, o.terms_hash, ${now.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS o(id uuid, debt_ids bigint[], policy_version int, as_of date, first_due_date date, kind text, installments int, terms jsonb, terms_hash text)`);
   return shown;
 }
 

@@ -31,7 +31,17 @@ import { newId } from '../../lib/ids.js';
 import { decodeCursor, page } from '../../lib/pagination.js';
 import { CsvFileError, DebtCsvParser, readDebtCsvBatches } from './csv-reader.js';
 import type { DebtRow } from './debt-row.js';
-import { CREATE_STAGE_TABLE, mergeStagedRows, mergeStageBatch, STAGE_COLUMNS, STAGE_TABLE, STAGE_TABLE_COLUMNS, type MergeResult } from './portfolio.merge.js';
+import {
+  batchMayExist,
+  BATCH_COLUMNS,
+  CREATE_STAGE_TABLE,
+  idsCompareAsBytes,
+  mergeStagedRows,
+  mergeStageBatch,
+  STAGE_COLUMNS,
+  STAGE_TABLE,
+  type MergeResult,
+} from './portfolio.merge.js';
 
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 /** PGlite: rows per parse transaction, lines per merge transaction. */
@@ -69,25 +79,34 @@ interface RowError {
 }
 
 /**
- * One batch on its way to the database, PostgreSQL side: the accepted rows as COPY text in a
- * reusable off-heap buffer (each parsed row becomes bytes at once and is garbage while still
- * young, so the heap stays small), and the rows the reader rejected.
+ * One batch on its way to the database, PostgreSQL side: the accepted rows as COPY text
+ * (BATCH_COLUMNS) in a reusable off-heap buffer (each parsed row becomes bytes at once and is
+ * garbage while still young, so the heap stays small), their lines, their lowest and highest
+ * external_id, and the rows the reader rejected.
  */
 class StageBatch {
   private buffer = Buffer.allocUnsafe(2 * 1024 * 1024);
   private length = 0;
+  private lines = new Int32Array(1024);
   rows = 0;
   rejectedRows = 0;
   errors: RowError[] = [];
   lastLine = 0;
+  lo = '';
+  hi = '';
+  /** lo and hi bound the ids in code point order too (no id has a UTF-16 surrogate, where JavaScript's order differs). */
+  bounded = true;
+
+  constructor(private readonly creditor: string) {}
 
   get events(): number {
     return this.rows + this.rejectedRows;
   }
 
   addRow(line: number, r: DebtRow): void {
-    // copyLine, for STAGE_TABLE_COLUMNS
-    const text = `${line}\t${copyValue(r.external_id)}\t${copyValue(r.cpf)}\t${copyValue(r.name)}\t${copyValue(r.email)}\t${copyValue(r.phone)}\t${r.amount_cents}\t${copyValue(r.due_date)}\t${copyValue(r.description)}\n`;
+    const id = r.external_id;
+    // copyLine, for BATCH_COLUMNS
+    const text = `${this.creditor}\t${copyValue(id)}\t${copyValue(r.cpf)}\t${copyValue(r.name)}\t${copyValue(r.email)}\t${copyValue(r.phone)}\t${r.amount_cents}\t${copyValue(r.due_date)}\t${copyValue(r.description)}\n`;
     const room = this.length + text.length * 3;
     if (room > this.buffer.length) {
       const bigger = Buffer.allocUnsafe(Math.max(room, this.buffer.length * 2));
@@ -95,7 +114,15 @@ class StageBatch {
       this.buffer = bigger;
     }
     this.length += this.buffer.write(text, this.length);
-    this.rows++;
+    if (this.rows === this.lines.length) {
+      const more = new Int32Array(this.lines.length * 2);
+      more.set(this.lines);
+      this.lines = more;
+    }
+    this.lines[this.rows++] = line;
+    if (this.rows === 1 || id < this.lo) this.lo = id;
+    if (this.rows === 1 || id > this.hi) this.hi = id;
+    if (SURROGATE.test(id)) this.bounded = false;
     this.lastLine = line;
   }
 
@@ -103,6 +130,11 @@ class StageBatch {
     for (const e of errors) this.errors.push({ line, column: e.column, message: e.message });
     this.rejectedRows++;
     this.lastLine = line;
+  }
+
+  /** The spreadsheet line of the `ord`-th row (1-based, in COPY order). */
+  lineOf(ord: number): number {
+    return this.lines[ord - 1]!;
   }
 
   /** The COPY data; valid until the next reset. */
@@ -115,8 +147,12 @@ class StageBatch {
     this.rows = 0;
     this.rejectedRows = 0;
     this.errors = [];
+    this.lo = this.hi = '';
+    this.bounded = true;
   }
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * The spooled file, read 256 KiB at a time and handed to the parser 8 KiB at a time, with a
@@ -228,7 +264,7 @@ export function createImportService(deps: {
     rmSync(fileOf(row.id), { force: true });
   }
 
-  /** Phase 1: the file into import_rows and import_errors. Throws CsvFileError for a whole-file problem. */
+  /** PGlite, phase 1: the file into import_rows and import_errors. Throws CsvFileError for a whole-file problem. */
   async function parse(row: ImportRow): Promise<void> {
     await withRawTransaction(database, (tx) => resetProgress(tx, row.id, 'parse'));
     const batches = readDebtCsvBatches(createReadStream(fileOf(row.id), { highWaterMark: 256 * 1024 }), {
@@ -270,7 +306,7 @@ export function createImportService(deps: {
     await heartbeat(row.id, { phase: 'merge', lastLine, rowsTotal: total, rowsRejected: rejected });
   }
 
-  /** Phase 2: import_rows into debts, by line range, resumable. */
+  /** PGlite, phase 2: import_rows into debts, by line range, resumable. */
   async function merge(id: string): Promise<void> {
     for (;;) {
       if (stopping) throw new Interrupted();
@@ -314,13 +350,15 @@ export function createImportService(deps: {
     let waitMs = 0;
     let dbMs = 0;
     let batches = 0;
+    let directBatches = 0;
     const loaded = await withRawTransaction(database, async (tx) => {
       // Imports of one creditor take turns; a dry run writes nothing and does not wait.
       if (!row.dryRun) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`quita:import:${row.creditorId}`]);
       const [current] = await tx.query<{ status: string }>('SELECT status FROM imports WHERE id = $1', [id]);
       if (current?.status !== 'processing') return false;
       await withRawTransaction(database, (side) => resetProgress(side, id, 'parse'));
-      await tx.query(CREATE_STAGE_TABLE);
+      await tx.exec(CREATE_STAGE_TABLE);
+      const bytewise = await idsCompareAsBytes(tx);
 
       const counts = { total: 0, imported: 0, rejected: 0, lastLine: 1 };
       // Counts and rejected rows, on another connection, committed batch by batch in file
@@ -345,10 +383,18 @@ export function createImportService(deps: {
       // One batch in the database (COPY, then the merge statement) while the next is parsed.
       const store = async (batch: StageBatch): Promise<void> => {
         const t = performance.now();
-        let merged: MergeResult = { imported: 0, rejected: [] };
+        let merged: MergeResult = { imported: batch.rows, rejected: [] };
         if (batch.rows > 0) {
-          await tx.copyIn(STAGE_TABLE, STAGE_TABLE_COLUMNS, batch.copyData());
-          merged = await mergeStageBatch(tx, { creditorId: row.creditorId, rows: batch.rows, dryRun: row.dryRun });
+          // None of the batch's ids can exist (the usual case for a new portfolio in id
+          // order): the rows go straight into debts. Otherwise through the staging table.
+          const direct = bytewise && batch.bounded && !(await batchMayExist(tx, { creditorId: row.creditorId, lo: batch.lo, hi: batch.hi }));
+          if (direct) {
+            if (!row.dryRun) await tx.copyIn('debts', BATCH_COLUMNS, batch.copyData());
+            directBatches++;
+          } else {
+            await tx.copyIn(STAGE_TABLE, BATCH_COLUMNS, batch.copyData());
+            merged = await mergeStageBatch(tx, { creditorId: row.creditorId, rows: batch.rows, dryRun: row.dryRun, lineOf: (ord) => batch.lineOf(ord) });
+          }
         }
         dbMs += performance.now() - t;
         counts.total += batch.events;
@@ -364,22 +410,26 @@ export function createImportService(deps: {
           });
       };
 
-      // Two batches take turns: one is filled by the parser while the other is in the database.
-      let filling = new StageBatch();
-      let spare = new StageBatch();
-      let storing: Promise<void> | undefined;
+      // Three batch buffers go round: the parser fills one while the database works on
+      // another and a third waits its turn (it absorbs the jitter of either side).
+      const spare = [new StageBatch(row.creditorId), new StageBatch(row.creditorId)];
+      let filling = new StageBatch(row.creditorId);
+      let storing: Promise<void> = Promise.resolve(); // the batches go to the database one after another, in order
+      const freed: Promise<void>[] = []; // resolves when a queued batch's buffer is spare again
       const dispatch = async (): Promise<void> => {
-        const t = performance.now();
-        await storing; // `spare` is free once its batch is stored
-        waitMs += performance.now() - t;
         if (reportFailed) throw reportFailed.error;
         const batch = filling;
-        storing = store(batch);
-        storing.catch(noop);
-        filling = spare;
-        filling.reset();
-        spare = batch;
+        storing = storing.then(() => store(batch));
+        storing.catch(noop); // awaited below; never an unhandled rejection meanwhile
+        const free = storing.then(() => void spare.push(batch));
+        free.catch(noop);
+        freed.push(free);
         batches++;
+        const t = performance.now();
+        while (spare.length === 0) await freed.shift(); // the oldest batch in the queue; rethrows its failure
+        waitMs += performance.now() - t;
+        filling = spare.pop()!;
+        filling.reset();
       };
       const engine = new DebtCsvParser({ today: today(clock, config.tzBusiness) });
       const drain = async (): Promise<void> => {
@@ -403,7 +453,7 @@ export function createImportService(deps: {
         if (reportFailed) throw reportFailed.error;
       } catch (err) {
         // Let what is in flight settle before the rollback (and before the caller clears the errors).
-        await storing?.catch(noop);
+        await storing.catch(noop);
         await reporting;
         throw err;
       }
@@ -412,7 +462,7 @@ export function createImportService(deps: {
     if (loaded) {
       const ms = Math.round(performance.now() - started);
       // dbMs: the database working on batches (COPY + merge); waitMs: the parser idle, waiting for it.
-      log.info({ importId: id, ms, batches, dbMs: Math.round(dbMs), waitMs: Math.round(waitMs) }, 'import loaded in one transaction');
+      log.info({ importId: id, ms, batches, directBatches, dbMs: Math.round(dbMs), waitMs: Math.round(waitMs) }, 'import loaded in one transaction');
     }
     return loaded;
   }
@@ -452,8 +502,10 @@ export function createImportService(deps: {
   async function run(id: string): Promise<void> {
     const [row] = await db.select().from(imports).where(eq(imports.id, id));
     if (!row || row.status !== 'processing') return;
-    // The file is kept until the import ends; on PostgreSQL every attempt reads it from the start.
-    const fileNeeded = database.kind === 'postgres' || row.phase === 'upload' || row.phase === 'parse';
+    // On PostgreSQL every attempt reads the file from the start (it is kept until the import
+    // ends). An import left in the merge phase by the two-phase version finishes that way.
+    const singlePass = database.kind === 'postgres' && row.phase !== 'merge';
+    const fileNeeded = singlePass || row.phase === 'upload' || row.phase === 'parse';
     if (fileNeeded && !existsSync(fileOf(id))) {
       await finish(row, { status: 'failed', error: 'A importação foi interrompida antes de terminar a leitura do arquivo; nada foi alterado. Envie o arquivo de novo.' });
       return;
@@ -461,7 +513,7 @@ export function createImportService(deps: {
     const beat = setInterval(() => void heartbeat(id).catch(noop), HEARTBEAT_MS);
     beat.unref();
     try {
-      if (database.kind === 'postgres') await runSinglePass(row);
+      if (singlePass) await runSinglePass(row);
       else await runTwoPhases(row);
     } catch (err) {
       if (err instanceof CsvFileError) {

@@ -87,23 +87,55 @@ export async function mergeStagedRows(
   return { imported: Number(n) - rejected.length, rejected };
 }
 
-/** The import's staging table on PostgreSQL: one batch at a time, no index, dropped at commit. */
+/**
+ * A batch of an import on PostgreSQL is COPY text with these columns, in file order. It goes
+ * either straight into debts (when none of its ids can exist yet: see batchMayExist) or into
+ * the import's staging table (TEMP, no index, emptied after each batch, dropped at commit),
+ * where `ord` numbers the rows as they came, and from there through mergeStageBatch.
+ */
+export const BATCH_COLUMNS = ['creditor_id', 'external_id', 'cpf', 'name', 'email', 'phone', 'amount_cents', 'due_date', 'description'] as const;
 export const STAGE_TABLE = 'import_stage';
-export const STAGE_TABLE_COLUMNS = ['line', 'external_id', 'cpf', 'name', 'email', 'phone', 'amount_cents', 'due_date', 'description'] as const;
-export const CREATE_STAGE_TABLE = `CREATE TEMP TABLE ${STAGE_TABLE} (
-  line integer NOT NULL, external_id text NOT NULL, cpf text NOT NULL, name text NOT NULL, email text, phone text,
-  amount_cents bigint NOT NULL, due_date date NOT NULL, description text
-) ON COMMIT DROP`;
+/** Its columns are debts' (the same types and collations: ids compare and sort as in debts). Several statements, for RawTx.exec. */
+export const CREATE_STAGE_TABLE = `CREATE TEMP TABLE ${STAGE_TABLE} ON COMMIT DROP AS SELECT ${BATCH_COLUMNS.join(', ')} FROM debts WITH NO DATA;
+ALTER TABLE ${STAGE_TABLE} ADD COLUMN ord integer GENERATED ALWAYS AS IDENTITY`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether external_id compares as bytes (code points) in this database: then the lowest and
+ * highest id of a batch, found in JavaScript, bound it as the debts index sees it, and
+ * batchMayExist can rule a batch out with one index probe. Other collations (en_US…) take the
+ * staging table for every batch: slower, the same result.
+ */
+export async function idsCompareAsBytes(tx: RawTx): Promise<boolean> {
+  const [row] = await tx.query<{ coll: string; provider: string; ctype: string }>(
+    `SELECT c.collname AS coll, d.datlocprovider AS provider, d.datcollate AS ctype
+       FROM pg_attribute a
+       JOIN pg_collation c ON c.oid = a.attcollation
+       JOIN pg_database d ON d.datname = current_database()
+      WHERE a.attrelid = 'debts'::regclass AND a.attname = 'external_id'`,
+  );
+  if (!row) return false;
+  if (['C', 'POSIX', 'ucs_basic'].includes(row.coll)) return true;
+  return row.coll === 'default' && row.provider === 'c' && ['C', 'POSIX', 'C.UTF-8', 'C.utf8'].includes(row.ctype);
+}
+
+/** Whether the creditor has any debt whose external_id is between `lo` and `hi` (one index probe). */
+export async function batchMayExist(tx: RawTx, args: { creditorId: string; lo: string; hi: string }): Promise<boolean> {
+  const [row] = await tx.query<{ hit: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM debts WHERE creditor_id = $1 AND external_id BETWEEN $2 AND $3) AS hit',
+    [args.creditorId, args.lo, args.hi],
+  );
+  return row?.hit ?? true;
+}
 
 /**
  * The statement that merges the staged batch into debts, then empties the stage: one round
  * trip. The rules are mergeStagedRows's:
  *
  * - `r`: does the creditor have any debt whose external_id falls between the batch's lowest
- *   and highest? One index probe. If not (a new portfolio, or the new part of one, in id
- *   order), nothing else is read: the batch is inserted as it is.
+ *   and highest? One index probe. If not (in any collation), nothing else is read: the batch
+ *   is inserted as it is.
  * - Otherwise `locked` finds the debts the batch names (one index probe per id) and locks
  *   them, in external_id order (a stable order: two writers cannot deadlock on them), before
  *   anything is written: both writers wait for all of it (`count(*) FROM locked` in their
@@ -111,19 +143,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  *   values unless they are all the same (the row is not written: updated_at stays) or the
  *   amount is below credited_cents; any other status is left as it is. `fresh` inserts the
  *   others, new debts, as plain rows: no per-row conflict handling to pay for.
- * - The main query returns the rejected rows with their reason, read from the locked
- *   (current) versions of the debts.
+ * - The main query returns the rejected rows (by `ord`) with their reason, read from the
+ *   locked (current) versions of the debts.
  *
  * A dry run reads the same way, without locks or writes. A debt created by another
  * transaction between this statement's snapshot and its insert (not by an import: imports of
  * one creditor take turns) makes `fresh` fail with a unique violation; the caller then starts
- * the whole import over.
+ * the whole import over. The same holds for a batch COPYed straight into debts.
  */
 function stageMergeSql(creditorId: string, dryRun: boolean): string {
   if (!UUID.test(creditorId)) throw new Error(`mergeStageBatch: not a uuid: ${creditorId}`);
   const creditor = `'${creditorId}'::uuid`;
-  const values = `${creditor}, s.external_id, s.cpf, s.name, s.email, s.phone, s.amount_cents, s.due_date, s.description`;
-  const columns = 'creditor_id, external_id, cpf, name, email, phone, amount_cents, due_date, description';
+  const values = `s.creditor_id, s.external_id, s.cpf, s.name, s.email, s.phone, s.amount_cents, s.due_date, s.description`;
+  const columns = BATCH_COLUMNS.join(', ');
   const probe = `r AS MATERIALIZED (
     SELECT EXISTS (
       SELECT 1 FROM debts d, (SELECT min(external_id) AS lo, max(external_id) AS hi FROM ${STAGE_TABLE}) b
@@ -152,18 +184,22 @@ function stageMergeSql(creditorId: string, dryRun: boolean): string {
      ORDER BY s.external_id)`;
   return `WITH ${probe},
   ${locked}${writes}
-SELECT s.line, l.status FROM locked l JOIN ${STAGE_TABLE} s ON s.external_id = l.external_id
+SELECT s.ord, l.status FROM locked l JOIN ${STAGE_TABLE} s ON s.external_id = l.external_id
  WHERE l.status <> 'open' OR s.amount_cents < l.credited_cents
- ORDER BY s.line;
-TRUNCATE ${STAGE_TABLE}`;
+ ORDER BY s.ord;
+TRUNCATE ${STAGE_TABLE} RESTART IDENTITY`;
 }
 
 /**
- * Merges the batch staged in STAGE_TABLE (`rows` rows) into debts and empties the stage.
- * PostgreSQL only (the import's transaction holds the stage). See stageMergeSql for the rules.
+ * Merges the batch staged in STAGE_TABLE (`rows` rows, all of `creditorId`) into debts and
+ * empties the stage. `lineOf` turns a staged row's `ord` (1, 2… in COPY order) into its
+ * spreadsheet line. PostgreSQL only. See stageMergeSql for the rules.
  */
-export async function mergeStageBatch(tx: RawTx, args: { creditorId: string; rows: number; dryRun: boolean }): Promise<MergeResult> {
+export async function mergeStageBatch(
+  tx: RawTx,
+  args: { creditorId: string; rows: number; dryRun: boolean; lineOf: (ord: number) => number },
+): Promise<MergeResult> {
   const [found = []] = await tx.exec(stageMergeSql(args.creditorId, args.dryRun));
-  const rejected = found.map((r) => rejection(Number(r.line), String(r.status)));
+  const rejected = found.map((r) => rejection(args.lineOf(Number(r.ord)), String(r.status)));
   return { imported: args.rows - rejected.length, rejected };
 }
