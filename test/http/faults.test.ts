@@ -278,15 +278,9 @@ describe.skipIf(!usingPostgres)('when the database drops every connection (as in
     }
   }, 240_000);
 
-  // FOUND: an import interrupted by a database fault, then recovered by an instance that
-  // does not have its spooled file (the receiving instance is gone), is failed with "nada
-  // foi alterado" — rightly, no debt from it exists — but it keeps rows_imported /
-  // rows_total / errors from the rolled-back attempt: the API and the import.completed
-  // webhook report rows as imported that were never stored. The fix belongs in
-  // imports.service.ts run(): reset the progress (resetProgress) before finish() when the
-  // file is gone. That file is being reworked by another engineer, so it is reported, not
-  // edited; turn this into `it` once it is fixed.
-  it.fails('an import caught mid-way and recovered by an instance without its file is failed with nothing written and nothing counted', async () => {
+  // Found while writing this file: the failed import used to keep the counts (and errors)
+  // of the attempt that was rolled back; imports.service.ts now resets them first.
+  it('an import caught mid-way and recovered by an instance without its file is failed with nothing written and nothing counted', async () => {
     const c = await seedCreditor(t);
     const { id } = await importInterruptedByFault(c, 'GONE', 15_001, 30_000);
     await expectRecovered();
@@ -304,7 +298,7 @@ describe.skipIf(!usingPostgres)('when the database drops every connection (as in
     expect(done.error).toMatch(/nada foi alterado/);
     expect(await debtCount(c)).toBe(1);
     expect(existsSync(path.join(t.config.dataDir, 'uploads', `${id}.csv`))).toBe(false);
-    // What is "half-written" today: counts (and the errors list) of an attempt that was rolled back.
+    // Nothing counted either: not the rows of the attempt that was rolled back.
     expect({ rows_total: done.rows_total, rows_imported: done.rows_imported, rows_rejected: done.rows_rejected }).toEqual({ rows_total: 0, rows_imported: 0, rows_rejected: 0 });
   }, 240_000);
 

@@ -79,3 +79,16 @@ describe('imports', () => {
     expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['debts.1.amount_cents', 'debts.1.cpf', 'debts.1.due_date']);
   });
 });
+
+describe('import.completed', () => {
+  it('is written for a finished import (also a failed one), never for a dry run', async () => {
+    const before = (await t.request.get('/api/v1/events?limit=500').set(a.auth)).body.data.filter((e: { type: string }) => e.type === 'import.completed').length;
+    const done = await importCsv(t, a.auth, 'external_id,cpf,name,amount,due_date\nEV1,52998224725,X,10.00,2026-01-01\n');
+    const failed = await importCsv(t, a.auth, 'external_id,cpf\nEV2,52998224725\n');
+    await importCsv(t, a.auth, 'external_id,cpf,name,amount,due_date\nEV3,52998224725,X,10.00,2026-01-01\n', { dryRun: true });
+    const events = (await t.request.get('/api/v1/events?limit=500').set(a.auth)).body.data.filter((e: { type: string }) => e.type === 'import.completed');
+    expect(events.length).toBe(before + 2);
+    const ids = events.map((e: { data: { id: string; status: string; errors?: unknown } }) => [e.data.id, e.data.status, e.data.errors]);
+    expect(ids).toEqual(expect.arrayContaining([[done.id, 'completed', undefined], [failed.id, 'failed', undefined]]));
+  });
+});

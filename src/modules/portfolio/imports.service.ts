@@ -507,6 +507,8 @@ export function createImportService(deps: {
     const singlePass = database.kind === 'postgres' && row.phase !== 'merge';
     const fileNeeded = singlePass || row.phase === 'upload' || row.phase === 'parse';
     if (fileNeeded && !existsSync(fileOf(id))) {
+      // Whatever an interrupted attempt counted was rolled back (or never merged): report none of it.
+      await withRawTransaction(database, (tx) => resetProgress(tx, id, 'parse'));
       await finish(row, { status: 'failed', error: 'A importação foi interrompida antes de terminar a leitura do arquivo; nada foi alterado. Envie o arquivo de novo.' });
       return;
     }

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, errors } from '../../lib/errors.js';
 import { sha256 } from '../../lib/ids.js';
+import { emitEvent, notifyOutbox } from '../webhooks/webhooks.events.js';
 import { createDebtService } from './debts.service.js';
 import { createImportService, MAX_UPLOAD_BYTES, type ImportHooks } from './imports.service.js';
 import {
@@ -39,7 +40,14 @@ const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/vnd
 export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportHooks } = {}): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { database, clock, config } = app.deps;
-  const imports = createImportService({ database, clock, config, log: app.log, hooks: opts.hooks });
+  // import.completed is written in the transaction that finishes the import (CONTRACT §4.7).
+  const hooks: ImportHooks = opts.hooks ?? {
+    onFinished: async (tx, summary, creditorId) => {
+      await emitEvent(tx, { creditorId, type: 'import.completed', data: summary, at: clock.now() });
+      queueMicrotask(notifyOutbox);
+    },
+  };
+  const imports = createImportService({ database, clock, config, log: app.log, hooks });
   const debts = createDebtService({ database, clock, config });
   const security = [{ bearer: [] }];
   // Authenticated on request, before the input is validated or an upload read: without a token, 401 comes before any 422.
