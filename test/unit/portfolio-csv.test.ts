@@ -307,6 +307,37 @@ describe('whole-file problems', () => {
     expect(result.error!.message).toMatch(/^aspas não fechadas: o valor que começa na linha 3/);
   });
 
+  it('a closing quote followed by more text fails the file with its row', async () => {
+    const text = `${HEADER}\r\nA;${cpfNumber(1)};Ana;1,00;01/01/2025;ok\r\nB;${cpfNumber(2)};Bia;1,00;01/01/2025;"abc"def\r\nC;${cpfNumber(3)};Cid;1,00;01/01/2025;"x"\r\n`;
+    for (const size of [1, 7, 8192]) {
+      const result = await readAll([...chunked(Buffer.from(text), size)]);
+      expect(result.error!.code).toBe('syntax');
+      expect(result.error!.line).toBe(3);
+      expect(result.error!.message).toMatch(/^aspas malformadas na linha 3: um valor entre aspas \("\) é seguido de outro texto/);
+    }
+  });
+
+  it('quoted last cells, CRLF and LF mixed, spaces after a closing quote, blank rows: in any chunking', async () => {
+    const text =
+      `${HEADER}\r\n` +
+      `A;${cpfNumber(1)};Ana;1,00;01/01/2025;"um; dois"\r\n` +
+      `B;${cpfNumber(2)};Bia;1,00;01/01/2025;"três ""aspas"""  \n` +
+      `\r\n` +
+      `C;${cpfNumber(3)};Cid;1,00;01/01/2025;"linha\r\nquebrada"\n` +
+      `D;${cpfNumber(4)};Dora;1,00;01/01/2025;fim`;
+    for (const size of [1, 2, 3, 5, 64, 8192]) {
+      const result = await readAll([...chunked(Buffer.from(text), size)]);
+      expect(result.error).toBeNull();
+      expect(result.rows.map((r) => [r.line, r.row.external_id, r.row.description])).toEqual([
+        [2, 'A', 'um; dois'],
+        [3, 'B', 'três "aspas"'],
+        [5, 'C', 'linha\nquebrada'],
+        [6, 'D', 'fim'],
+      ]);
+      expect(result.summary).toMatchObject({ rows: 4, rejected: 0, lastLine: 6 });
+    }
+  });
+
   it('a record over 100,000 characters fails the file (memory stays bounded)', async () => {
     const text = `${HEADER}\nA;${cpfNumber(1)};Ana;1,00;01/01/2025;ok\nB;${cpfNumber(2)};Bia;1,00;01/01/2025;"${'x'.repeat(150_000)}"\n`;
     const error = await fileError([...chunked(Buffer.from(text), 8192)]);

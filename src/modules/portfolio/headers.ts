@@ -19,7 +19,7 @@ export const COLUMN_NAMES: Readonly<Record<DebtColumn, readonly string[]>> = {
 
 /**
  * Lower case, without accents, spaces, `_` or `-` (nor a stray BOM, NBSP or quote marks
- * left by a cell such as ` "CPF"` that csv-parse keeps literally).
+ * left by a cell such as ` "CPF"` that the CSV parser keeps literally).
  */
 export function normalizeHeader(cell: string): string {
   return cell
