@@ -13,29 +13,20 @@
 //   BENCH_DATABASE_URL=postgres://…       (default postgres://postgres@127.0.0.1:5432/test)
 //   SKIP_PGLITE=1, SKIP_FLOOR=1           (leave those parts out)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, mkdtempSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import iconv from 'iconv-lite';
 import pg from 'pg';
+import { ADMIN_TOKEN, BUILT_SERVER, cpfFrom, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, withClient } from './support.js';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
-const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const DATA = path.join(ROOT, 'bench', '.data');
 const FILE = path.join(DATA, `carteira-${ROWS}.csv`);
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
 function cpf(n: number): string {
-  const digits = String(100_000_000 + (n % 899_999_999)).slice(0, 9).split('').map(Number);
-  for (const len of [9, 10]) {
-    let sum = 0;
-    for (let i = 0; i < len; i++) sum += digits[i]! * (len + 1 - i);
-    const rest = sum % 11;
-    digits.push(rest < 2 ? 0 : 11 - rest);
-  }
-  const s = digits.join('');
+  const s = cpfFrom(String(100_000_000 + (n % 899_999_999)).slice(0, 9));
   return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
 }
 
@@ -64,31 +55,7 @@ function generate(): void {
   closeSync(fd);
 }
 
-function withDb(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: BASE_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** CPU seconds a process has used so far (user + system), or NaN when it is not ours to see. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
-  } catch {
-    return NaN;
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>) => withClient(BASE_URL, fn);
 
 /** Follows the CPU used by the PostgreSQL backends of one database while `until` runs. */
 async function backendCpu<T>(db: string, until: Promise<T>): Promise<{ value: T; cpu: number }> {
@@ -150,40 +117,10 @@ async function psqlCopy(url: string, db: string, sql: string, copy: string): Pro
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpu };
 }
 
-function peakRssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmHWM:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-async function waitFor(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${url} not ready`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function quitaImport(label: string, env: Record<string, string>, db?: string): Promise<{ seconds: number; rssMb: number; serverCpu: number; dbCpu: number; result: Record<string, unknown> }> {
-  const port = 3900 + Math.floor(Math.random() * 90);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'quita-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
-    env: { ...process.env, NODE_ENV: 'production', SECRET_KEY: randomBytes(32).toString('hex'), ADMIN_TOKEN, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', PAYMENTS_SANDBOX: 'true', ...env },
-    stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer({ env });
+  const { base, pid } = server;
   try {
-    await waitFor(`${base}/readyz`, 60_000);
     const created = await (await fetch(`${base}/api/v1/admin/creditors`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -192,7 +129,7 @@ async function quitaImport(label: string, env: Record<string, string>, db?: stri
     const { access_token } = await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret }) })).json() as { access_token: string };
     const auth = { authorization: `Bearer ${access_token}` };
     await checkpoint();
-    const serverCpu0 = cpuSeconds(child.pid!);
+    const serverCpu0 = cpuSeconds(pid);
     const started = process.hrtime.bigint();
     const importing = (async () => {
       const res = await fetch(`${base}/api/v1/imports`, {
@@ -211,17 +148,15 @@ async function quitaImport(label: string, env: Record<string, string>, db?: stri
     })();
     const { value: result, cpu: dbCpu } = db ? await backendCpu(db, importing) : { value: await importing, cpu: NaN };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const serverCpu = cpuSeconds(child.pid!) - serverCpu0;
-    const rssMb = peakRssMb(child.pid!);
+    const serverCpu = cpuSeconds(pid) - serverCpu0;
+    const rssMb = peakRssMb(pid);
     delete result.errors;
     const cpu = Number.isNaN(serverCpu) ? '' : `; CPU: server ${serverCpu.toFixed(2)} s${Number.isNaN(dbCpu) ? '' : `, PostgreSQL ${dbCpu.toFixed(2)} s`}`;
     console.log(`  ${label}: ${seconds.toFixed(2)} s, ${result.status}, ${result.rows_imported} imported, ${result.rows_rejected} rejected, peak RSS ${rssMb.toFixed(0)} MB${cpu}`);
     if (result.status !== 'completed') throw new Error(`the import ended ${JSON.stringify(result)}`);
     return { seconds, rssMb, serverCpu, dbCpu, result };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
@@ -229,11 +164,9 @@ async function main(): Promise<void> {
   console.log(`bench:import — ${ROWS.toLocaleString('en')} rows; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${new Date().toISOString()}`);
   generate();
   console.log(`  file: ${(statSync(FILE).size / 2 ** 20).toFixed(1)} MiB, Windows-1252, ';', decimal comma, DD/MM/YYYY`);
-  if (!existsSync(path.join(ROOT, 'dist/src/server.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(BUILT_SERVER)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
-  const db = `quita_bench_${randomBytes(3).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE ${db}`));
-  const url = withDb(BASE_URL, db);
+  const { name: db, url, drop } = await createDatabase(BASE_URL);
   try {
     const copyOpts = `WITH (FORMAT csv, HEADER true, DELIMITER ';', ENCODING 'WIN1252')`;
     const cols = '(external_id, cpf, name, amount, due_date, description)';
@@ -297,7 +230,7 @@ async function main(): Promise<void> {
     if (process.argv.includes('--json')) console.log(JSON.stringify(summary));
     writeFileSync(path.join(DATA, 'import-last.json'), JSON.stringify({ ...summary, date: new Date().toISOString(), cores: os.cpus().length }, null, 2));
   } finally {
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`));
+    await drop();
   }
 }
 

@@ -28,17 +28,16 @@
 //   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   extra node flags for the Quita process
 //   BENCH_FLOOR_NODE_ARGS=…                  the same for the floor's process
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { ADMIN_TOKEN, ask, BUILT_SERVER, cpfFrom, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, stop, waitFor, withClient, type BenchServer } from './support.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const ROOT = path.resolve(path.dirname(SELF), '..');
-const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const DURATION = Number(process.env.DURATION ?? 10);
 const WARMUP = Number(process.env.WARMUP ?? 3);
@@ -47,12 +46,11 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 0);
 const DEBTS = 10;
 const BACKGROUND_DEBTS = 20_000;
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 25;
 const json = process.argv.includes('--json');
 /** BENCH_SERVER=/elsewhere/dist/src/server.js: another build of Quita (an earlier commit, to compare). */
-const SERVER = process.env.BENCH_SERVER ?? path.join(ROOT, 'dist/src/server.js');
+const SERVER = process.env.BENCH_SERVER ?? BUILT_SERVER;
 /** ONLY=floor,debts: measure only these (profiling). */
 const ONLY = (process.env.ONLY ?? '').split(',').filter(Boolean);
 
@@ -152,58 +150,8 @@ async function runFloor(): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-function withDb(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function cpfOf(nine: string): string {
-  const digits = [...nine].map(Number);
-  for (const len of [9, 10]) {
-    let sum = 0;
-    for (let i = 0; i < len; i++) sum += digits[i]! * (len + 1 - i);
-    const rest = sum % 11;
-    digits.push(rest < 2 ? 0 : 11 - rest);
-  }
-  return digits.join('');
-}
-
 function isoDaysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-}
-
-function peakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-async function waitFor(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${url} not ready`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function newestMtime(dir: string): number {
@@ -216,18 +164,9 @@ function newestMtime(dir: string): number {
 }
 
 function buildIfStale(): void {
-  const server = path.join(ROOT, 'dist/src/server.js');
-  if (existsSync(server) && statSync(server).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
+  if (existsSync(BUILT_SERVER) && statSync(BUILT_SERVER).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
   console.log('  building (npm run build): dist/ is older than src/');
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 async function call(base: string, pathname: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
@@ -284,7 +223,7 @@ async function seed(base: string, url: string): Promise<Seeded> {
   )).json()) as { access_token: string };
   const auth = { authorization: `Bearer ${accessToken}` };
 
-  const cpf = cpfOf('390533447');
+  const cpf = cpfFrom('390533447');
   const debts = Array.from({ length: DEBTS }, (_, i) => ({
     external_id: `BENCH-${String(i + 1).padStart(3, '0')}`,
     cpf,
@@ -297,7 +236,7 @@ async function seed(base: string, url: string): Promise<Seeded> {
   if (put.imported !== DEBTS) throw new Error(`PUT /api/v1/debts imported ${put.imported} of ${DEBTS}`);
 
   // Other debtors' debts, so that the indexed reads are reads of a real table.
-  await admin(url, async (c) => {
+  await withClient(url, async (c) => {
     await c.query(
       `INSERT INTO debts (creditor_id, external_id, cpf, name, amount_cents, due_date, description)
        SELECT $1, 'BG-' || g, lpad((10000000000 + g)::text, 11, '0'), 'Outro Devedor ' || g, 1000 + (g * 7919) % 2000000,
@@ -307,7 +246,7 @@ async function seed(base: string, url: string): Promise<Seeded> {
     );
     await c.query('ANALYZE');
   });
-  const ids = await admin(url, async (c) => (await c.query<{ id: string }>(`SELECT id FROM debts WHERE creditor_id = $1 AND cpf = $2 ORDER BY id`, [created.creditor_id, cpf])).rows.map((r) => Number(r.id)));
+  const ids = await withClient(url, async (c) => (await c.query<{ id: string }>(`SELECT id FROM debts WHERE creditor_id = $1 AND cpf = $2 ORDER BY id`, [created.creditor_id, cpf])).rows.map((r) => Number(r.id)));
 
   const link = (await (await expectStatus(await call(base, '/api/v1/links', { method: 'POST', headers: auth, json: { cpf } }), 201, 'POST /api/v1/links')).json()) as { url: string };
   const token = link.url.slice(link.url.lastIndexOf('/a/') + 3);
@@ -376,19 +315,8 @@ process.on('message', (m) => { if (m === 'count-queries') process.send({ queries
 process.channel?.unref();
 `;
 
-/** CPU time (user + system) a process has used so far, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
+/** CPU time (user + system) a process has used so far, in ms (NaN once it is gone). */
+const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
 /** CPU time of each PostgreSQL backend serving this database (local server only; empty otherwise). */
 function backendsCpuMs(db: string): Map<number, number> {
@@ -397,7 +325,8 @@ function backendsCpuMs(db: string): Map<number, number> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (title.startsWith('postgres:') && title.includes(` ${db} `)) out.set(Number(entry), cpuMs(Number(entry)));
+      const ms = title.startsWith('postgres:') && title.includes(` ${db} `) ? cpuMs(Number(entry)) : NaN;
+      if (!Number.isNaN(ms)) out.set(Number(entry), ms);
     } catch {
       /* gone */
     }
@@ -412,15 +341,7 @@ function backendsCpuSince(db: string, before: Map<number, number>): number {
 }
 
 function statements(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { queries?: number }) => {
-      if (typeof m?.queries !== 'number') return;
-      child.off('message', onMessage);
-      resolve(m.queries);
-    };
-    child.on('message', onMessage);
-    child.send('count-queries');
-  });
+  return ask(child, 'count-queries', (m: { queries?: number }) => (typeof m?.queries === 'number' ? m.queries : undefined));
 }
 
 async function check(t: Target): Promise<number> {
@@ -472,45 +393,26 @@ async function main(): Promise<void> {
   if (!process.env.BENCH_SERVER) buildIfStale();
   else console.log(`  server: ${SERVER}`);
 
-  const db = `quita_bench_${randomBytes(3).toString('hex')}`;
-  await admin(BASE_URL, (c) => c.query(`CREATE DATABASE ${db}`));
-  const url = withDb(BASE_URL, db);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'quita-bench-portal-'));
-  const children: ChildProcess[] = [];
+  const { name: db, url, drop } = await createDatabase(BASE_URL);
+  const counterDir = mkdtempSync(path.join(os.tmpdir(), 'quita-bench-portal-'));
+  let quitaServer: BenchServer | undefined;
+  let floor: ChildProcess | undefined;
   try {
-    const port = 3800 + Math.floor(Math.random() * 90);
-    const counter = path.join(dataDir, 'count-queries.mjs');
+    const counter = path.join(counterDir, 'count-queries.mjs');
     writeFileSync(counter, COUNTER_MODULE);
     const countArgs = ['--import', pathToFileURL(counter).href];
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const quita = spawn(process.execPath, [...countArgs, ...nodeArgs, SERVER], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        SECRET_KEY: randomBytes(32).toString('hex'),
-        ADMIN_TOKEN,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        DATABASE_URL: url,
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-        PAYMENTS_SANDBOX: 'true',
-      },
-      stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit', 'ipc'],
-    });
-    children.push(quita);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(`${base}/readyz`, 60_000);
+    quitaServer = await startServer({ env: { DATABASE_URL: url }, script: SERVER, nodeArgs: [...countArgs, ...nodeArgs], ipc: true });
+    const { child: quita, port, base } = quitaServer;
     const s = await seed(base, url);
 
     const floorPort = port + 100;
     const floorArgs = (process.env.BENCH_FLOOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const floor = spawn(process.execPath, [...process.execArgv, ...countArgs, ...floorArgs, SELF, '--floor'], {
+    floor = spawn(process.execPath, [...process.execArgv, ...countArgs, ...floorArgs, SELF, '--floor'], {
       env: { ...process.env, NODE_ENV: 'production', PORT: String(floorPort), FLOOR_DATABASE_URL: url, FLOOR_CREDITOR_ID: s.creditorId, FLOOR_CPF: s.cpf },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    children.push(floor);
-    await waitFor(`http://127.0.0.1:${floorPort}/floor`, 60_000);
+    await waitFor(`http://127.0.0.1:${floorPort}/floor`, 60_000, floor);
 
     const onQuita = { server: quita, pid: quita.pid! };
     const allTargets: Target[] = [
@@ -594,10 +496,11 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const c of children) await stop(c);
-    rmSync(dataDir, { recursive: true, force: true });
+    await quitaServer?.stop();
+    if (floor) await stop(floor);
+    rmSync(counterDir, { recursive: true, force: true });
     if (process.env.BENCH_KEEP_DB === '1') console.log(`  kept database ${db} (BENCH_KEEP_DB=1)`);
-    else await admin(BASE_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`));
+    else await drop();
   }
 }
 

@@ -17,7 +17,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { openPostgres, runMigrations } from '../src/db/client.js';
@@ -28,6 +27,7 @@ import { createWebhookDispatcher } from '../src/modules/webhooks/webhooks.dispat
 import { emitEvent, notifyOutbox, type PaymentEventData } from '../src/modules/webhooks/webhooks.events.js';
 import { newWebhookSecret } from '../src/modules/webhooks/webhooks.signing.js';
 import { sql } from 'drizzle-orm';
+import { ask as askChild, createDatabase, DEFAULT_DATABASE_URL } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000); // events offered per second
@@ -71,15 +71,7 @@ function runReceiver(): void {
 }
 
 function ask<T extends FromReceiver['type']>(child: ChildProcess, msg: ToReceiver, answer: T): Promise<Extract<FromReceiver, { type: T }>> {
-  return new Promise((resolve) => {
-    const onMessage = (m: FromReceiver) => {
-      if (m.type !== answer) return;
-      child.off('message', onMessage);
-      resolve(m as Extract<FromReceiver, { type: T }>);
-    };
-    child.on('message', onMessage);
-    child.send(msg);
-  });
+  return askChild(child, msg, (m: FromReceiver) => (m.type === answer ? (m as Extract<FromReceiver, { type: T }>) : undefined));
 }
 
 /** A command's standard output (its standard input closed: autocannon would wait on an open one). */
@@ -102,13 +94,7 @@ function paymentData(i: number): PaymentEventData {
 }
 
 async function main(): Promise<void> {
-  const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `quita_bench_webhooks_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${dbName}`;
+  const { url, drop } = await createDatabase(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, 'quita_bench_webhooks');
 
   const receiver = fork(SELF, ['--receiver'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await new Promise<{ port: number }>((resolve) => receiver.once('message', (m: FromReceiver) => m.type === 'listening' && resolve(m)));
@@ -117,10 +103,10 @@ async function main(): Promise<void> {
   // The API side (emits) and the worker side (dispatches) each with their own pool, as in two processes;
   // the API side with enough connections to offer 1,000 commits a second (each waits for its WAL
   // flush; concurrent ones share it).
-  const api = openPostgres(url.toString(), { max: 40 });
-  const worker = openPostgres(url.toString());
+  const api = openPostgres(url, { max: 40 });
+  const worker = openPostgres(url);
   const config = loadConfig(
-    { NODE_ENV: 'development', DATABASE_URL: url.toString(), WEBHOOK_ALLOW_PRIVATE_URLS: 'true', DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'quita-bench-')), LOG_LEVEL: 'warn' },
+    { NODE_ENV: 'development', DATABASE_URL: url, WEBHOOK_ALLOW_PRIVATE_URLS: 'true', DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'quita-bench-')), LOG_LEVEL: 'warn' },
     { secretKey: randomBytes(32).toString('hex') },
   );
   const dispatcher = createWebhookDispatcher();
@@ -230,8 +216,7 @@ async function main(): Promise<void> {
     receiver.kill();
     await api.close();
     await worker.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await drop();
   }
 }
 

@@ -23,10 +23,10 @@ export interface QuitaServer extends QuitaProcess {
 
 const OUTPUT_LIMIT = 64 * 1024;
 
-/** Children still running: killed if the test process exits without stopping them (a failed hook, a timeout). */
-const live = new Set<ChildProcess>();
+/** Processes still running: killed if the test process exits without stopping them (a failed hook, a timeout). */
+const live = new Set<QuitaProcess>();
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const p of live) p.child.kill('SIGKILL');
 });
 
 /** A port that was free a moment ago on 127.0.0.1 (a server that loses the race is started again on another). */
@@ -67,14 +67,15 @@ export function spawnQuita(script: 'server' | 'worker', name: string, env: Recor
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  live.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
-      live.delete(child);
+      live.delete(p);
       resolve({ code, signal });
     }),
   );
-  return { name, child, output: () => output, exited };
+  const p: QuitaProcess = { name, child, output: () => output, exited };
+  live.add(p);
+  return p;
 }
 
 export function isRunning(p: QuitaProcess): boolean {
@@ -120,6 +121,11 @@ export async function startServer(name: string, env: Record<string, string>, tim
     if (isRunning(p)) return { ...p, port, url };
     if (attempt >= 3 || !/EADDRINUSE/.test(p.output())) throw new Error(`${name} exited before it was ready:\n${p.output()}`);
   }
+}
+
+/** Stops every process this test file started that is still running (for an afterAll). */
+export async function stopAll(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  await Promise.all([...live].map((p) => stopProcess(p, signal)));
 }
 
 /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`); resolves with how it ended. */

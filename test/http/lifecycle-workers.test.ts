@@ -1,42 +1,20 @@
 // Two real worker processes (`src/worker.ts`) racing over the same due agreements on
 // PostgreSQL: every transition and every event happens exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agreementDebts, agreements, debts, offers, parcels, portalSessions } from '../../src/db/schema/index.js';
 import { addDays } from '../../src/lib/dates.js';
-import { projectPath } from '../../src/lib/paths.js';
 import { defaultPolicy } from '../../src/modules/negotiation/policy.js';
 import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, usingPostgres } from '../helpers/db.js';
 import { login, newCpf, TODAY } from '../helpers/portal.js';
+import { spawnQuita, stopAll, stopProcess, until } from '../helpers/processes.js';
 import { seedCreditor } from '../helpers/seed.js';
 import { createLink, insertDebts } from './portal-helpers.js';
 
 let t: TestApp;
 let databaseUrl: string;
-const workers = new Set<ChildProcess>();
-
-function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: projectPath('.'),
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: databaseUrl, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'quita-worker-')), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  workers.add(child);
-  child.on('exit', () => workers.delete(child));
-  return child;
-}
-
-async function stopWorker(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
-}
+const startWorker = (name: string) => spawnQuita('worker', name, { NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
 
 /**
  * `n` agreements of one debtor written straight to the tables, half of them pending with
@@ -91,7 +69,7 @@ describe.skipIf(!usingPostgres)('the lifecycle job in two worker processes on Po
   });
 
   afterAll(async () => {
-    await Promise.all([...workers].map((w) => stopWorker(w, 'SIGKILL')));
+    await stopAll();
     await t?.close();
   });
 
@@ -102,18 +80,20 @@ describe.skipIf(!usingPostgres)('the lifecycle job in two worker processes on Po
     const moved = await t.request.post('/api/v1/admin/clock').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ now: `${addDays(TODAY, 5)}T12:00:00-03:00` });
     expect(moved.status).toBe(200);
 
-    const a = startWorker();
-    const b = startWorker();
-    const deadline = Date.now() + 90_000;
-    for (;;) {
+    const a = startWorker('lifecycle-worker-a');
+    const b = startWorker('lifecycle-worker-b');
+    let live = all.length;
+    const settled = async () => {
       const [row] = await t.database.db.select({ n: sql<number>`count(*)::int` }).from(agreements).where(sql`${agreements.id} IN ${all} AND ${agreements.status} IN ('pending', 'active')`);
-      if (row!.n === 0) break;
-      if (Date.now() > deadline) throw new Error(`${row!.n} agreements still live`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      live = row!.n;
+      return live === 0;
+    };
+    await until(settled, 90_000, 'every agreement to expire or break', 200).catch((error: Error) => {
+      throw new Error(`${error.message}: ${live} still live\n${a.output()}\n${b.output()}`);
+    });
     // Let any straggling round finish before counting.
     await new Promise((r) => setTimeout(r, 1_000));
-    await Promise.all([stopWorker(a), stopWorker(b)]);
+    await Promise.all([stopProcess(a), stopProcess(b)]);
 
     const statuses = await t.database.db.select({ id: agreements.id, status: agreements.status }).from(agreements).where(inArray(agreements.id, all));
     const statusOf = new Map(statuses.map((s) => [s.id, s.status]));

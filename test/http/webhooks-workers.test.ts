@@ -1,16 +1,12 @@
 // Real worker processes (`src/worker.ts`) sharing one queue on PostgreSQL: two at once
 // never send the same try twice, and a worker killed mid-batch loses nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookDeliveries } from '../../src/db/schema/index.js';
-import { projectPath } from '../../src/lib/paths.js';
 import { emitEvent } from '../../src/modules/webhooks/webhooks.events.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, usingPostgres } from '../helpers/db.js';
+import { spawnQuita, stopAll, stopProcess, until } from '../helpers/processes.js';
 import { seedCreditor, type SeededCreditor } from '../helpers/seed.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
 
@@ -18,39 +14,7 @@ let t: TestApp;
 let c: SeededCreditor;
 let receiver: Receiver;
 let databaseUrl: string;
-const workers = new Set<ChildProcess>();
-
-function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: projectPath('.'),
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl,
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'quita-worker-')),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  workers.add(child);
-  child.on('exit', () => workers.delete(child));
-  return child;
-}
-
-async function stopWorker(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
-}
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const startWorker = (name: string) => spawnQuita('worker', name, { NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
 
 async function emitMany(n: number, tag: string): Promise<string[]> {
   return t.database.db.transaction(async (tx) => {
@@ -84,7 +48,7 @@ describe.skipIf(!usingPostgres)('worker processes on PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([...workers].map((w) => stopWorker(w, 'SIGKILL')));
+    await stopAll();
     await receiver?.close();
     await t?.close();
   });
@@ -92,10 +56,10 @@ describe.skipIf(!usingPostgres)('worker processes on PostgreSQL', () => {
   it('two workers over one queue send every event once', async () => {
     receiver.respond(() => ({ status: 200, delayMs: 10 }));
     const ids = await emitMany(200, 'two');
-    const a = startWorker();
-    const b = startWorker();
-    await until(() => [...countById(ids).values()].every((n) => n >= 1), 60_000, 'all 200 events');
-    await Promise.all([stopWorker(a), stopWorker(b)]);
+    const a = startWorker('webhooks-worker-a');
+    const b = startWorker('webhooks-worker-b');
+    await until(() => [...countById(ids).values()].every((n) => n >= 1), 60_000, 'all 200 events', 50);
+    await Promise.all([stopProcess(a), stopProcess(b)]);
     const counts = countById(ids);
     expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
     const rows = await t.database.db
@@ -109,9 +73,9 @@ describe.skipIf(!usingPostgres)('worker processes on PostgreSQL', () => {
     receiver.received.length = 0;
     receiver.respond(() => ({ status: 200, delayMs: 300 }));
     const ids = await emitMany(200, 'crash');
-    const doomed = startWorker();
-    await until(() => receiver.received.length >= 10, 60_000, 'the first worker to be sending');
-    await stopWorker(doomed, 'SIGKILL');
+    const doomed = startWorker('webhooks-worker-doomed');
+    await until(() => receiver.received.length >= 10, 60_000, 'the first worker to be sending', 50);
+    await stopProcess(doomed, 'SIGKILL');
     const leased = await t.database.db
       .select({ n: sql<number>`count(*)::int` })
       .from(webhookDeliveries)
@@ -120,9 +84,9 @@ describe.skipIf(!usingPostgres)('worker processes on PostgreSQL', () => {
     // As if the 60 s lease had run out, rather than waiting for it.
     await t.database.db.execute(sql`UPDATE ${webhookDeliveries} SET locked_until = now() - interval '1 second' WHERE claimed_by IS NOT NULL AND status = 'pending'`);
 
-    const rescuer = startWorker();
-    await until(() => [...countById(ids).values()].every((n) => n >= 1), 60_000, 'all 200 events after the crash');
-    await stopWorker(rescuer);
+    const rescuer = startWorker('webhooks-worker-rescuer');
+    await until(() => [...countById(ids).values()].every((n) => n >= 1), 60_000, 'all 200 events after the crash', 50);
+    await stopProcess(rescuer);
     const pending = await t.database.db
       .select({ n: sql<number>`count(*)::int` })
       .from(webhookDeliveries)
