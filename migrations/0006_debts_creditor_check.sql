@@ -6,14 +6,16 @@ ALTER TABLE "debts" DROP CONSTRAINT "debts_creditor_id_creditors_id_fk";
 --> statement-breakpoint
 CREATE FUNCTION "debts_check_creditors"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  wanted bigint;
-  found bigint;
+  ids uuid[];
+  found integer;
 BEGIN
-  SELECT count(DISTINCT creditor_id) INTO wanted FROM new_debts;
-  SELECT count(*) INTO found FROM (
-    SELECT 1 FROM "creditors" c WHERE c.id IN (SELECT creditor_id FROM new_debts) FOR KEY SHARE
-  ) locked;
-  IF found < wanted THEN
+  -- the distinct creditors first (one hashed pass), then only they are looked up and locked
+  SELECT array_agg(g.creditor_id) INTO ids FROM (SELECT creditor_id FROM new_debts GROUP BY creditor_id) g;
+  IF ids IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT count(*) INTO found FROM (SELECT 1 FROM "creditors" c WHERE c.id = ANY (ids) FOR KEY SHARE OF c) locked;
+  IF found < cardinality(ids) THEN
     RAISE EXCEPTION 'insert into debts names a creditor that does not exist'
       USING ERRCODE = 'foreign_key_violation', TABLE = 'debts', CONSTRAINT = 'debts_creditor_exists';
   END IF;

@@ -230,19 +230,33 @@ describe('JSON items (PUT /api/v1/debts)', () => {
 });
 
 describe('fast paths agree with src/lib', () => {
+  const formatted = (d: string) => `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6, 9)}-${d.slice(9)}`;
   const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
 
   it('fastCpf ≡ parseCpf', () => {
     fc.assert(
-      fc.property(fc.oneof(digits(11, 11), digits(9, 12), fc.integer({ min: 0, max: 999_999_999 }).map((n) => cpfFrom(String(n).padStart(9, '0'))), fc.string({ maxLength: 14 })), (text) => {
-        const fast = fastCpf(text);
-        const slow = parseCpf(text);
-        if (fast === undefined) return; // another shape: parseCpf decides
-        expect(fast).toBe(slow.ok ? slow.value : null);
-      }),
+      fc.property(
+        fc.oneof(
+          digits(11, 11),
+          digits(9, 12),
+          fc.integer({ min: 0, max: 999_999_999 }).map((n) => cpfFrom(String(n).padStart(9, '0'))),
+          fc.oneof(digits(11, 11), fc.integer({ min: 0, max: 999_999_999 }).map((n) => cpfFrom(String(n).padStart(9, '0')))).map(formatted),
+          fc.string({ maxLength: 14 }),
+        ),
+        (text) => {
+          const fast = fastCpf(text);
+          const slow = parseCpf(text);
+          if (fast === undefined) return; // another shape: parseCpf decides
+          expect(fast).toBe(slow.ok ? slow.value : null);
+        },
+      ),
       { numRuns: 5000 },
     );
     for (const d of '0123456789') expect(fastCpf(d.repeat(11))).toBeNull();
+    for (const d of '0123456789') expect(fastCpf(formatted(d.repeat(11)))).toBeNull();
+    expect(fastCpf('529.982.247-25')).toBe('52998224725');
+    expect(fastCpf('529.982.247-24')).toBeNull();
+    expect(fastCpf('529.982.247 25')).toBeUndefined();
   });
 
   it('fastReais ≡ parseReais', () => {
