@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { CsvFileError } from '../../src/modules/portfolio/csv-file-error.js';
-import { firstInvalidUtf8, startsWithUtf8Sequence, StickyDecoder, StickyDecodeStream, win1252ToUtf8 } from '../../src/modules/portfolio/decode.js';
+import { firstInvalidUtf8, startsWithUtf8Sequence, StickyDecoder, StickyDecodeStream, win1252ToString, win1252ToUtf8 } from '../../src/modules/portfolio/decode.js';
 import { IdRegistry } from '../../src/modules/portfolio/id-registry.js';
 import { chunked } from '../fixtures/csv/support.js';
 
@@ -118,6 +118,30 @@ describe('StickyDecoder', () => {
         expect(win1252ToUtf8(bytes).equals(Buffer.from(iconv.decode(Buffer.from(bytes), 'win1252'), 'utf8'))).toBe(true);
       }),
     );
+  });
+
+  it('win1252ToString ≡ iconv-lite decode, for every byte', () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    expect(win1252ToString(all)).toBe(iconv.decode(all, 'win1252'));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        expect(win1252ToString(Buffer.from(bytes))).toBe(iconv.decode(Buffer.from(bytes), 'win1252'));
+      }),
+    );
+  });
+
+  it('writeText gives the same text as write, in any chunking', () => {
+    const text = 'Código;Nome\r\nA;João Conceição — “ação” €\r\n';
+    for (const bytes of [iconv.encode(text, 'win1252'), Buffer.from(text, 'utf8'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')])]) {
+      for (const size of [1, 2, 3, 7, 1024]) {
+        const decoder = new StickyDecoder();
+        let out = '';
+        for (const chunk of chunked(bytes, size)) decoder.writeText(chunk, (t) => (out += t));
+        decoder.endText((t) => (out += t));
+        expect(out).toBe(text);
+        expect(out).toBe(decode(chunked(bytes, size)).text);
+      }
+    }
   });
 
   it('UTF-8 helpers agree with Node', () => {

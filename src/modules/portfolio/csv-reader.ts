@@ -2,7 +2,7 @@
 // Streaming end to end: memory stays flat whatever the file's size (the only thing that
 // grows is the set of external_ids already seen, needed to reject repeats).
 //
-//   bytes ─ StickyDecoder (encoding, BOM, not-a-CSV) ─ UTF-8 bytes
+//   bytes ─ StickyDecoder (encoding, BOM, not-a-CSV) ─ text
 //         ─ header sniffing (delimiter) ─ papaparse ─ header mapping ─ DebtRules per row
 //
 // Decisions where the contract is silent (kept in docs):
@@ -56,8 +56,8 @@ export interface CsvReadOptions {
 
 /** Longest record accepted before the file is declared unreadable (characters). */
 export const MAX_RECORD_CHARS = 100_000;
-/** Longest header line looked for before giving up (bytes). */
-const MAX_HEADER_BYTES = 64 * 1024;
+/** Longest header line looked for before giving up (characters). */
+const MAX_HEADER_CHARS = 64 * 1024;
 /** Input chunks are cut to this size, so one `write` never produces a huge batch of events. */
 const SLICE_BYTES = 64 * 1024;
 
@@ -108,12 +108,12 @@ function allCellsEmpty(record: readonly string[]): boolean {
 export class DebtCsvParser {
   private readonly rules: DebtRules;
   private readonly decoder = new StickyDecoder();
-  private readonly sink = (utf8: Buffer): void => this.onText(utf8);
+  private readonly sink = (text: string): void => this.onText(text);
   private events: CsvEvent[] = [];
 
   // header sniffing, before the parser exists
-  private headBuffers: Buffer[] = [];
-  private headBytes = 0;
+  private headTexts: string[] = [];
+  private headChars = 0;
   private headScanned = 0;
   private headInQuotes = false;
   private headPrevious = -1;
@@ -121,7 +121,6 @@ export class DebtCsvParser {
   private headEnd = -1;
 
   private core: PapaCore | null = null;
-  private readonly text = new TextDecoder('utf-8');
   /** The text of the record under way: what the last parse could not finish. */
   private partial = '';
   /** Records (blank ones included) read after the header. */
@@ -149,7 +148,7 @@ export class DebtCsvParser {
     try {
       for (let offset = 0; offset < chunk.length; offset += SLICE_BYTES) {
         const slice = chunk.length <= SLICE_BYTES ? chunk : chunk.subarray(offset, offset + SLICE_BYTES);
-        this.decoder.write(slice, this.sink);
+        this.decoder.writeText(slice, this.sink);
       }
     } catch (error) {
       throw this.fail(error);
@@ -160,10 +159,10 @@ export class DebtCsvParser {
     this.guard();
     this.ended = true;
     try {
-      this.decoder.end(this.sink);
+      this.decoder.endText(this.sink);
       if (this.decoder.empty) throw new CsvFileError('empty', 'o arquivo está vazio');
       if (this.core === null) this.startParser();
-      this.feed(this.text.decode(), true);
+      this.feed('', true);
       if (this.header === null) throw new CsvFileError('empty', 'o arquivo está vazio: não há cabeçalho nem linhas');
       if (this.dataRecords === 0) {
         throw new CsvFileError('no_rows', 'o arquivo não tem linhas de dados: só o cabeçalho; inclua uma dívida por linha abaixo dele', null);
@@ -216,23 +215,23 @@ export class DebtCsvParser {
     return 1 + this.recordsAfterHeader;
   }
 
-  private onText(utf8: Buffer): void {
+  private onText(text: string): void {
     if (this.core !== null) {
-      this.feed(this.text.decode(utf8, { stream: true }), false);
+      this.feed(text, false);
       return;
     }
-    this.headBuffers.push(utf8);
-    this.headBytes += utf8.length;
-    if (this.scanHeader(utf8)) this.startParser();
-    else if (this.headBytes > MAX_HEADER_BYTES) {
+    this.headTexts.push(text);
+    this.headChars += text.length;
+    if (this.scanHeader(text)) this.startParser();
+    else if (this.headChars > MAX_HEADER_CHARS) {
       throw new CsvFileError('header', 'cabeçalho não encontrado: a primeira linha do arquivo tem mais de 64 KB; o arquivo é mesmo um CSV?', 1);
     }
   }
 
   /** Scans for the end of the header line (outside quotes); true once found. */
-  private scanHeader(chunk: Buffer): boolean {
+  private scanHeader(chunk: string): boolean {
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
+      const b = chunk.charCodeAt(i);
       const at = this.headScanned + i;
       if (this.headStart === -1) {
         if (b === NEWLINE || b === CR || b === 0x20 || b === 0x09) continue; // blank lines before the header
@@ -256,18 +255,18 @@ export class DebtCsvParser {
   }
 
   private startParser(): void {
-    const head = Buffer.concat(this.headBuffers);
-    this.headBuffers = [];
+    const head = this.headTexts.join('');
+    this.headTexts = [];
     const start = this.headStart === -1 ? head.length : this.headStart;
     const end = this.headEnd === -1 ? head.length : this.headEnd;
-    this.delimiter = detectDelimiter(head.subarray(start, end).toString('utf8'));
+    this.delimiter = detectDelimiter(head.slice(start, end));
     // Line endings: LF, with the CR of a CRLF (Excel's) taken off each record's last cell —
     // so a file saved by Excel and then edited by hand, with both, reads right. Only a file
     // whose header ends in a lone CR (old Mac) is split on CR.
-    const crOnly = this.headEnd !== -1 && head[end] === CR && end + 1 < head.length && head[end + 1] !== NEWLINE;
+    const crOnly = this.headEnd !== -1 && head.charCodeAt(end) === CR && end + 1 < head.length && head.charCodeAt(end + 1) !== NEWLINE;
     this.stripCr = !crOnly;
     this.core = new Papa.Parser({ delimiter: this.delimiter, newline: crOnly ? '\r' : '\n', quoteChar: '"' }) as unknown as PapaCore;
-    if (head.length > 0) this.feed(this.text.decode(head, { stream: true }), false);
+    if (head.length > 0) this.feed(head, false);
   }
 
   /** Parses `text` after what was left over; `final` at the end of the file. */

@@ -1,8 +1,9 @@
 // Streaming, sticky encoding detection for uploaded CSV files.
 //
 // Input: the raw bytes of the upload, in chunks of any size (a chunk may end in the middle
-// of a multi-byte character). Output: the same text as UTF-8 bytes, chunk by chunk, so that
-// memory stays flat however large the file is and however late its first accent comes.
+// of a multi-byte character). Output: the same text as UTF-8 bytes (`write`) or as strings
+// (`writeText`, what the CSV reader uses), chunk by chunk, so that memory stays flat however
+// large the file is and however late its first accent comes.
 //
 //  - A UTF-8 BOM is stripped and fixes the encoding as UTF-8.
 //  - A UTF-16/UTF-32 BOM, a zip/xlsx/ods, an old .xls (OLE2), a PDF, or any NUL byte is a
@@ -17,7 +18,9 @@
 //    fatal TextDecoder: no overlongs, no surrogates, nothing above U+10FFFF) and passed on
 //    as is; the first invalid byte raises CsvFileError('invalid_utf8') after the valid bytes
 //    before it have been passed on, so the caller can name the row it is in.
-//  - In Windows-1252 mode each byte is transcoded to UTF-8 through a 128-entry table built
+//  - In Windows-1252 mode, as text: Latin-1 with bytes 0x80–0x9F mapped through a table
+//    built once from iconv-lite (the only bytes where the two differ). As UTF-8 bytes: each
+//    byte is transcoded through a 128-entry table built
 //    once from iconv-lite's win1252 codec (undefined bytes 81 8D 8F 90 9D become U+FFFD,
 //    as iconv-lite decodes them): the same text as iconv-lite's decoder followed by
 //    Buffer.from(text), at a fraction of the cost, since the table maps bytes straight to
@@ -158,6 +161,30 @@ export function win1252ToUtf8(bytes: Uint8Array): Buffer {
   return out.subarray(0, j);
 }
 
+/** The characters Windows-1252 gives bytes 0x80–0x9F (the only ones where it differs from Latin-1). */
+const WIN1252_HIGH = (() => {
+  const chars: string[] = [];
+  for (let b = 0x80; b <= 0x9f; b++) chars.push(iconv.decode(Buffer.from([b]), 'win1252'));
+  return chars;
+})();
+const C1 = /[\u0080-\u009f]/;
+const C1_ALL = /[\u0080-\u009f]/g;
+const fromC1 = (c: string): string => WIN1252_HIGH[c.charCodeAt(0) - 0x80]!;
+
+/** Windows-1252 bytes as text: Latin-1, but for 0x80–0x9F (the same characters as iconv-lite's decoder). */
+export function win1252ToString(bytes: Buffer): string {
+  const latin1 = bytes.toString('latin1');
+  return C1.test(latin1) ? latin1.replace(C1_ALL, fromC1) : latin1;
+}
+
+/** Where the decoder's output goes: bytes known to be UTF-8 (or ASCII), or Windows-1252 bytes. */
+interface Output {
+  utf8(bytes: Buffer): void;
+  win1252(bytes: Buffer): void;
+}
+
+export type TextSink = (text: string) => void;
+
 type Mode = 'start' | 'ascii' | 'deciding' | 'utf-8' | 'windows-1252';
 
 /**
@@ -177,7 +204,38 @@ export class StickyDecoder {
     return 'ascii';
   }
 
+  private utf8Output: Output | null = null;
+  private textOutput: Output | null = null;
+
+  /** Output as UTF-8 bytes. */
   write(chunk: Uint8Array, sink: Utf8Sink): void {
+    this.writeTo(chunk, this.asUtf8(sink));
+  }
+
+  end(sink: Utf8Sink): void {
+    this.endTo(this.asUtf8(sink));
+  }
+
+  /** Output as text (for a Windows-1252 file, without the detour through UTF-8 bytes). */
+  writeText(chunk: Uint8Array, sink: TextSink): void {
+    this.writeTo(chunk, this.asText(sink));
+  }
+
+  endText(sink: TextSink): void {
+    this.endTo(this.asText(sink));
+  }
+
+  // Each sink is wrapped once (callers pass the same sink every time).
+  private asUtf8(sink: Utf8Sink): Output {
+    return (this.utf8Output ??= { utf8: sink, win1252: (bytes) => sink(win1252ToUtf8(bytes)) });
+  }
+
+  private asText(sink: TextSink): Output {
+    // the UTF-8 bytes handed on are whole sequences: no state to carry between chunks
+    return (this.textOutput ??= { utf8: (bytes) => sink(bytes.toString('utf8')), win1252: (bytes) => sink(win1252ToString(bytes)) });
+  }
+
+  private writeTo(chunk: Uint8Array, sink: Output): void {
     if (chunk.length === 0) return;
     this.sawBytes = true;
     let bytes = asBuffer(chunk);
@@ -190,7 +248,7 @@ export class StickyDecoder {
     this.process(bytes, sink, false);
   }
 
-  end(sink: Utf8Sink): void {
+  private endTo(sink: Output): void {
     const rest = this.pending;
     this.pending = null;
     if (rest !== null) this.process(rest, sink, true);
@@ -201,7 +259,7 @@ export class StickyDecoder {
     return !this.sawBytes;
   }
 
-  private process(bytes: Buffer, sink: Utf8Sink, final: boolean): void {
+  private process(bytes: Buffer, sink: Output, final: boolean): void {
     // May loop once or twice as the mode changes within one chunk.
     for (;;) {
       switch (this.mode) {
@@ -223,12 +281,12 @@ export class StickyDecoder {
         }
         case 'ascii': {
           if (isAscii(bytes)) {
-            if (bytes.length > 0) sink(bytes);
+            if (bytes.length > 0) sink.utf8(bytes);
             return;
           }
           let k = 0;
           while (bytes[k]! < 0x80) k++;
-          if (k > 0) sink(bytes.subarray(0, k));
+          if (k > 0) sink.utf8(bytes.subarray(0, k));
           bytes = bytes.subarray(k);
           this.mode = 'deciding';
           continue;
@@ -251,15 +309,15 @@ export class StickyDecoder {
           const body = hold > 0 ? bytes.subarray(0, bytes.length - hold) : bytes;
           if (!isUtf8(body)) {
             const bad = firstInvalidUtf8(body);
-            if (bad > 0) sink(body.subarray(0, bad));
+            if (bad > 0) sink.utf8(body.subarray(0, bad));
             throw new CsvFileError('invalid_utf8', MESSAGES.invalidUtf8(null));
           }
-          if (body.length > 0) sink(body);
+          if (body.length > 0) sink.utf8(body);
           if (hold > 0) this.pending = Buffer.from(bytes.subarray(bytes.length - hold));
           return;
         }
         case 'windows-1252': {
-          if (bytes.length > 0) sink(win1252ToUtf8(bytes));
+          if (bytes.length > 0) sink.win1252(bytes);
           return;
         }
       }
