@@ -11,6 +11,7 @@ import { idempotencyCleanupJob } from './idempotency-cleanup.js';
 import { webhookDispatcherJob } from '../modules/webhooks/webhooks.dispatcher.js';
 import { portalRetentionJob } from './portal-retention.js';
 import { prescribeDebtsJob } from './prescribe-debts.js';
+import { webhookRetentionJob } from './webhook-retention.js';
 import { lifecycleJob } from '../modules/agreements/lifecycle.job.js';
 
 export interface JobContext {
@@ -29,7 +30,7 @@ export interface Job {
   run(ctx: JobContext): Promise<number>;
 }
 
-export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, portalRetentionJob, lifecycleJob, webhookDispatcherJob];
+export const JOBS: Job[] = [idempotencyCleanupJob, prescribeDebtsJob, portalRetentionJob, webhookRetentionJob, lifecycleJob, webhookDispatcherJob];
 
 export interface JobRunner {
   /** Runs every job once, now (tests and the admin clock use it). */

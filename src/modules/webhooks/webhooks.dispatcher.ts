@@ -16,7 +16,8 @@
 // Wakes: notifyOutbox() (after a commit in this process) ends a running round's wait at
 // once. Between rounds the runner waits `busyIntervalMs` for two seconds after a round
 // that sent something, `intervalMs` (the poll, which also serves other processes) otherwise.
-// All scheduling reads the app clock (ctx.clock), so tests and the admin clock move it.
+// All scheduling reads the app clock (ctx.clock), so tests and the admin clock move it;
+// leases alone are physical time, on the database's clock (see webhooks.queue.ts).
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Job, JobContext } from '../../jobs/runner.js';
@@ -36,6 +37,7 @@ export interface DispatcherOptions {
    * slot, so batchSize / concurrency × timeoutMs must stay well inside the lease.
    */
   batchSize?: number;
+  /** How long a claimed delivery stays this worker's, in real time on the database's clock. */
   leaseMs?: number;
   /** How often a round looks for due work when nothing wakes it. */
   pollMs?: number;

@@ -1,6 +1,11 @@
 // The delivery queue's two short transactions: claim due deliveries under a lease
 // (FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows), and record what
 // the tries answered. The HTTP call happens between them, outside any transaction.
+//
+// Two clocks meet here. When a try is due (next_attempt_at) is business time: the app
+// clock, which the admin API moves. A lease (locked_until) is physical time, taken and
+// judged on the database's clock alone (clock_timestamp()), so that neither a moved app
+// clock nor a worker's skewed machine clock makes a fresh lease look expired.
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints, webhookEvents } from '../../db/schema/index.js';
@@ -48,20 +53,27 @@ const rowsOf = (result: unknown): Row[] => (result as { rows: Row[] }).rows;
 const asDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 const asDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : asDate(v));
 
+/** No worker holds the delivery: never leased, or its lease ran out on the database's clock. */
+export const leaseFree = () => sql`(${webhookDeliveries.lockedUntil} IS NULL OR ${webhookDeliveries.lockedUntil} <= clock_timestamp())`;
+
+/**
+ * Claims up to `limit` deliveries due by the app clock (`now`) and not leased, under a
+ * lease of `leaseMs` on the database's clock.
+ */
 export async function claimDue(db: Executor, opts: { now: Date; leaseMs: number; workerId: string; limit: number }): Promise<ClaimedDelivery[]> {
   const now = opts.now.toISOString();
-  const lease = new Date(opts.now.getTime() + opts.leaseMs).toISOString();
   const result = await db.execute(sql`
     WITH due AS (
       SELECT id FROM ${webhookDeliveries}
       WHERE status = 'pending' AND next_attempt_at <= ${now}::timestamptz
-        AND (locked_until IS NULL OR locked_until <= ${now}::timestamptz)
+        AND ${leaseFree()}
       ORDER BY next_attempt_at
       LIMIT ${opts.limit}
       FOR UPDATE SKIP LOCKED
     ), claimed AS (
       UPDATE ${webhookDeliveries} d
-      SET locked_until = ${lease}::timestamptz, claimed_by = ${opts.workerId}, attempts = d.attempts + 1, updated_at = ${now}::timestamptz
+      SET locked_until = clock_timestamp() + make_interval(secs => ${opts.leaseMs / 1000}::double precision),
+          claimed_by = ${opts.workerId}, attempts = d.attempts + 1, updated_at = ${now}::timestamptz
       FROM due WHERE d.id = due.id
       RETURNING d.id, d.event_id, d.endpoint_id, d.creditor_id, d.attempts, d.retry_base
     )
@@ -139,6 +151,6 @@ export async function recordOutcomes(tx: Executor, workerId: string, outcomes: A
     await tx.execute(sql`
       UPDATE ${webhookDeliveries}
       SET status = 'failed', next_attempt_at = NULL, last_error = 'endpoint disabled', updated_at = ${at}::timestamptz
-      WHERE endpoint_id = ${endpointId} AND status = 'pending' AND (locked_until IS NULL OR locked_until <= ${at}::timestamptz)`);
+      WHERE endpoint_id = ${endpointId} AND status = 'pending' AND ${leaseFree()}`);
   }
 }

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints, webhookEvents } from '../../db/schema/index.js';
 import type { Cursor } from '../../lib/pagination.js';
+import { leaseFree } from './webhooks.queue.js';
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type EventRow = typeof webhookEvents.$inferSelect;
@@ -16,7 +17,8 @@ export function createWebhookRepository(db: Executor) {
 
   /**
    * Pending deliveries of an endpoint that will not be sent: failed, redeliverable by hand.
-   * One in flight keeps its lease, and fails when its worker records it.
+   * One in flight keeps its lease (judged on the database's clock), and fails when its
+   * worker records it.
    */
   const failPending = async (endpointId: string, reason: string, at: Date) => {
     await db
@@ -26,7 +28,7 @@ export function createWebhookRepository(db: Executor) {
         and(
           eq(webhookDeliveries.endpointId, endpointId),
           eq(webhookDeliveries.status, 'pending'),
-          sql`(${webhookDeliveries.lockedUntil} IS NULL OR ${webhookDeliveries.lockedUntil} <= ${at.toISOString()}::timestamptz)`,
+          leaseFree(),
         ),
       );
   };
@@ -75,6 +77,16 @@ export function createWebhookRepository(db: Executor) {
         .select()
         .from(webhookEvents)
         .where(and(eq(webhookEvents.creditorId, creditorId), eq(webhookEvents.id, id)));
+      return row;
+    },
+
+    /** The event, kept from the retention job (webhook-retention.ts) until the transaction ends. */
+    async lockEvent(creditorId: string, id: string): Promise<EventRow | undefined> {
+      const [row] = await db
+        .select()
+        .from(webhookEvents)
+        .where(and(eq(webhookEvents.creditorId, creditorId), eq(webhookEvents.id, id)))
+        .for('key share');
       return row;
     },
 

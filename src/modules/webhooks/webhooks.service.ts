@@ -137,7 +137,8 @@ export function createWebhookService(deps: { db: Db; clock: Clock; allowPrivateU
     async redeliver(creditorId: string, eventId: string, endpointId?: string) {
       const result = await db.transaction(async (tx) => {
         const txRepo = createWebhookRepository(tx);
-        const event = await txRepo.findEvent(creditorId, eventId);
+        // Locked, so that the retention job cannot delete the event it is requeued for.
+        const event = await txRepo.lockEvent(creditorId, eventId);
         if (!event) throw errors.notFound('Event');
         let targets: EndpointRow[];
         if (endpointId !== undefined) {
