@@ -1,9 +1,7 @@
 // The app factory: plugins, then modules, registered explicitly. Tests build the same app.
 import fastifyFormbody from '@fastify/formbody';
-import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { openDatabase, runMigrations, type Database } from './db/client.js';
 import { AdjustableClock } from './lib/clock.js';
@@ -26,6 +24,8 @@ import idempotencyPlugin from './plugins/idempotency.js';
 import inputGuardPlugin from './plugins/input-guard.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import redisPlugin from './plugins/redis.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
 import staticPlugin from './plugins/static.js';
 import viewPlugin from './plugins/view.js';
@@ -103,11 +103,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       referrerPolicy: { policy: 'no-referrer' },
     },
   });
-  await app.register(fastifyRateLimit, {
-    global: false,
-    ...(config.redisUrl ? { redis: new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }), nameSpace: 'quita-rl:' } : {}),
-    skipOnError: false,
-  });
+  await app.register(redisPlugin);
+  await app.register(rateLimitPlugin);
   await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
   await app.register(openapiPlugin);
   await app.register(metricsPlugin);
