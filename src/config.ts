@@ -41,6 +41,7 @@ const envSchema = z.object({
     }),
   METRICS_TOKEN: z.string().min(1).optional(),
   WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
+  MAX_UPLOAD_MB: z.coerce.number({ message: 'must be a number of MiB' }).positive('must be more than 0').max(4096, 'must be at most 4096').default(512),
   WEBHOOK_RETENTION_DAYS: z.coerce.number({ message: 'must be a whole number of days' }).int('must be a whole number of days').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(90),
   DPO_EMAIL: z.email({ message: 'must be an e-mail address' }).optional(),
   TZ_BUSINESS: z.string().refine(isValidTimeZone, 'must be an IANA time zone').default('America/Sao_Paulo'),
@@ -66,6 +67,8 @@ export interface Config {
   trustProxy: boolean | string[];
   metricsToken: string | undefined;
   webhookAllowPrivateUrls: boolean;
+  /** Largest portfolio upload accepted, in bytes (413 above it). */
+  maxUploadBytes: number;
   /** Days a finished webhook event and its delivery history are kept (the webhook-retention job). */
   webhookRetentionDays: number;
   dpoEmail: string | undefined;
@@ -151,6 +154,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN,
     webhookAllowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS ?? !isProduction,
+    maxUploadBytes: Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024),
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
     dpoEmail: e.DPO_EMAIL,
     tzBusiness: e.TZ_BUSINESS,

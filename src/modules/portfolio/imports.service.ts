@@ -43,7 +43,6 @@ import {
   type MergeResult,
 } from './portfolio.merge.js';
 
-export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 /** PGlite: rows per parse transaction, lines per merge transaction. */
 const CHUNK_ROWS = 5000;
 const MERGE_LINES = 5000;
@@ -198,6 +197,12 @@ export function toImportSummary(row: ImportRow) {
 }
 
 class UploadTooLarge extends Error {}
+
+/** The 413 for an upload over the configured limit. */
+export function tooLarge(config: Config) {
+  const mib = config.maxUploadBytes / 1024 / 1024;
+  return errors.payloadTooLarge(`The file is larger than ${Number.isInteger(mib) ? mib : mib.toFixed(2)} MiB (MAX_UPLOAD_MB); split it into smaller files.`);
+}
 /** The process is shutting down: the import stays `processing` and is resumed later. */
 class Interrupted extends Error {}
 
@@ -246,7 +251,7 @@ export function createImportService(deps: {
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           bytes += chunk.length;
-          if (bytes > MAX_UPLOAD_BYTES) throw new UploadTooLarge();
+          if (bytes > config.maxUploadBytes) throw new UploadTooLarge();
           hash.update(chunk);
           yield chunk;
         }
@@ -562,7 +567,7 @@ export function createImportService(deps: {
         return { id, sha256: await spool(id, source) };
       } catch (err) {
         rmSync(fileOf(id), { force: true });
-        if (err instanceof UploadTooLarge) throw errors.payloadTooLarge(`The file is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; split it.`);
+        if (err instanceof UploadTooLarge) throw tooLarge(config);
         throw err;
       }
     },

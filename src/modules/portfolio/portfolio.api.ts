@@ -7,7 +7,7 @@ import { AppError, errors } from '../../lib/errors.js';
 import { sha256 } from '../../lib/ids.js';
 import { emitEvent, notifyOutbox } from '../webhooks/webhooks.events.js';
 import { createDebtService } from './debts.service.js';
-import { createImportService, MAX_UPLOAD_BYTES, type ImportHooks } from './imports.service.js';
+import { createImportService, tooLarge, type ImportHooks } from './imports.service.js';
 import {
   debtBatchBody,
   debtBatchResult,
@@ -69,12 +69,13 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
 
   // Uploads stream, in a scope of their own so that CSV bodies reach no other route: a raw
   // CSV body is handed over unread; multipart is read by @fastify/multipart.
+  const maxUploadBytes = config.maxUploadBytes;
   await app.register(async (uploads) => {
-    uploads.addContentTypeParser(CSV_TYPES, { bodyLimit: MAX_UPLOAD_BYTES }, (_request, payload, done) => done(null, payload));
-    await uploads.register(fastifyMultipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });
+    uploads.addContentTypeParser(CSV_TYPES, { bodyLimit: maxUploadBytes }, (_request, payload, done) => done(null, payload));
+    await uploads.register(fastifyMultipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 10 } });
     uploads.withTypeProvider<ZodTypeProvider>().post('/api/v1/imports', {
       onRequest: auth,
-      bodyLimit: MAX_UPLOAD_BYTES,
+      bodyLimit: maxUploadBytes,
       schema: {
         tags: ['portfolio'],
         summary: 'Upload a portfolio CSV (multipart field `file`, or a raw text/csv body); checked and loaded in the background',
@@ -104,7 +105,7 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
         });
         if ((source as Readable & { truncated?: boolean }).truncated) {
           imports.discard(upload.id);
-          throw errors.payloadTooLarge(`The file is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; split it.`);
+          throw tooLarge(config);
         }
         const replayed = await app.idempotencyCheck(request, reply, scope(request), sha256(`${request.url}\n${upload.sha256}`));
         if (replayed) {
