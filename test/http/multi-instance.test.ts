@@ -263,10 +263,9 @@ describe.skipIf(!redisUp)(`two servers and two workers on one PostgreSQL and Red
     await until(delivered, 90_000, 'every event so far delivered', 250).catch(explain);
 
     // Five days on, for every instance: parcel 1 of each agreement is then past its grace.
-    // Each worker takes up the moved clock at its next job round; until both have, their
-    // leases disagree by five days, and one may take over a try the other is making (a
-    // second try, which receivers tolerate): no failed first tries from here on, so that
-    // such a takeover never waits for the 5-minute retry.
+    // Each worker takes up the moved clock at its next job round; delivery leases are on
+    // the database's clock, so the move cannot make a try in flight look abandoned. No
+    // failed first tries from here on, so that no retry waits out its 5 minutes.
     failFirstTries = false;
     const moved = await api(servers[1]!, 'POST', '/api/v1/admin/clock', { now: `${addDays(today(), 5)}T12:00:00-03:00` }, { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(moved.status, moved.text).toBe(200);
