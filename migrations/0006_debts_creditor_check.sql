@@ -1,7 +1,9 @@
--- debts.creditor_id → creditors: the same guarantee as the foreign key it replaces, checked
--- once per statement instead of once per row (the row-by-row check was about half of the
+-- debts.creditor_id → creditors: the guarantee of the foreign key it replaces, checked once
+-- per statement instead of once per row (the row-by-row check was about half of the
 -- database's time in a bulk import). Inserting debts locks their creditors FOR KEY SHARE,
--- as a foreign key check does, so a creditor cannot be deleted while they commit. The check
+-- as a foreign key check does, so a creditor cannot be deleted while they commit. Deleting
+-- (or re-keying) a creditor looks for its debts with a fresh snapshot, which only READ
+-- COMMITTED gives a trigger: under a stricter isolation level it is refused outright. The check
 -- reads the statement's new rows from a transition table, kept in memory up to work_mem and
 -- spilled to a temporary file beyond it: write debts in statements of thousands of rows,
 -- not millions (intake COPYs 10,000 at a time).
@@ -41,6 +43,10 @@ CREATE TRIGGER "debts_creditor_fixed" BEFORE UPDATE OF "creditor_id" ON "debts"
 --> statement-breakpoint
 CREATE FUNCTION "creditors_keep_debts"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'delete or re-key creditors under READ COMMITTED (a stricter snapshot could miss their newest debts)'
+      USING ERRCODE = 'serialization_failure', TABLE = 'creditors', CONSTRAINT = 'debts_creditor_exists';
+  END IF;
   IF EXISTS (SELECT 1 FROM "debts" d WHERE d.creditor_id = OLD.id) THEN
     RAISE EXCEPTION 'creditor % still has debts', OLD.id
       USING ERRCODE = 'foreign_key_violation', TABLE = 'creditors', CONSTRAINT = 'debts_creditor_exists';

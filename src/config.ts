@@ -41,7 +41,7 @@ const envSchema = z.object({
     }),
   METRICS_TOKEN: z.string().min(1).optional(),
   WEBHOOK_ALLOW_PRIVATE_URLS: bool.optional(),
-  MAX_UPLOAD_MB: z.coerce.number({ message: 'must be a number of MiB' }).positive('must be more than 0').max(4096, 'must be at most 4096').default(512),
+  MAX_UPLOAD_MB: z.coerce.number({ message: 'must be a number of MiB' }).min(0.0625, 'must be at least 0.0625 (64 KiB)').max(4096, 'must be at most 4096').default(512),
   WEBHOOK_RETENTION_DAYS: z.coerce.number({ message: 'must be a whole number of days' }).int('must be a whole number of days').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(90),
   DPO_EMAIL: z.email({ message: 'must be an e-mail address' }).optional(),
   TZ_BUSINESS: z.string().refine(isValidTimeZone, 'must be an IANA time zone').default('America/Sao_Paulo'),

@@ -74,6 +74,15 @@ describe('debts belong to a creditor that exists', () => {
       tx.query<{ name: string }>("UPDATE creditors SET name = 'Loja Renomeada', id = id WHERE id = $1 RETURNING name", [a.creditorId]),
     );
     expect(renamed!.name).toBe('Loja Renomeada');
+    // under a stricter isolation level a delete cannot see debts committed after its snapshot: refused
+    const c = await seedCreditor(t);
+    await expect(
+      withRawTransaction(t.database, async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        await tx.query('DELETE FROM creditor_credentials WHERE creditor_id = $1', [c.creditorId]);
+        await tx.query('DELETE FROM creditors WHERE id = $1', [c.creditorId]);
+      }),
+    ).rejects.toMatchObject({ code: '40001' });
     const profile = await t.request.get('/api/v1/profile').set(a.auth);
     expect(profile.status).toBe(200);
     expect(profile.body).toMatchObject({ name: 'Loja Renomeada' });

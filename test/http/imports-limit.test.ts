@@ -67,7 +67,7 @@ describe('upload limit', () => {
       req.end();
     });
     expect(status).toBe(413);
-    expect(JSON.parse(body)).toMatchObject({ status: 413, detail: expect.stringMatching(/MAX_UPLOAD_MB/) });
+    expect(JSON.parse(body)).toMatchObject({ status: 413, detail: expect.stringMatching(/larger than 0\.06 MiB, the largest this server accepts/) });
     await nothingLeft();
   });
 
@@ -90,6 +90,7 @@ describe('upload limit', () => {
 
   it('MAX_UPLOAD_MB must be a positive number', async () => {
     await expect(buildTestApp({ env: { MAX_UPLOAD_MB: '0' } })).rejects.toThrow(/MAX_UPLOAD_MB/);
+    await expect(buildTestApp({ env: { MAX_UPLOAD_MB: '0.0000001' } })).rejects.toThrow(/MAX_UPLOAD_MB/);
     await expect(buildTestApp({ env: { MAX_UPLOAD_MB: 'lots' } })).rejects.toThrow(/MAX_UPLOAD_MB/);
   });
 });

@@ -307,6 +307,33 @@ describe('whole-file problems', () => {
     expect(result.error!.message).toMatch(/^aspas não fechadas: o valor que começa na linha 3/);
   });
 
+  it('CR-only files (old Mac), however the text is cut, even right after the header', async () => {
+    const lines = [HEADER, `Á1;${cpfNumber(1)};Ana;1,00;01/01/2025;"um\rdois"`, `B;${cpfNumber(2)};Bia;2,00;01/01/2025;x`];
+    for (const bytes of [Buffer.from(lines.join('\r') + '\r'), Buffer.from(lines.join('\r')), iconv.encode(lines.join('\r'), 'win1252')]) {
+      for (const size of [1, 2, HEADER.length, HEADER.length + 1, 8192]) {
+        const result = await readAll([...chunked(bytes, size)]);
+        expect(result.error).toBeNull();
+        expect(result.rows.map((r) => [r.line, r.row.external_id, r.row.description])).toEqual([
+          [2, 'Á1', 'um\ndois'],
+          [3, 'B', 'x'],
+        ]);
+      }
+    }
+  });
+
+  it('a quoted last value with spaces, a tab or a CR after it, at the end of a file with no final line break', async () => {
+    for (const tail of [' ', '\t', '\r', '  \r', '']) {
+      const text = `${HEADER}\r\nA;${cpfNumber(1)};Ana;1,00;01/01/2025;"fim; mesmo"${tail}`;
+      for (const size of [1, 3, 8192]) {
+        const result = await readAll([...chunked(Buffer.from(text), size)]);
+        expect(result.error, JSON.stringify(tail)).toBeNull();
+        expect(result.rows.map((r) => r.row.description)).toEqual(['fim; mesmo']);
+      }
+    }
+    const open = await readAll(`${HEADER}\nA;${cpfNumber(1)};Ana;1,00;01/01/2025;"sem fim `);
+    expect(open.error!.message).toMatch(/^aspas não fechadas: o valor que começa na linha 2 /);
+  });
+
   it('a closing quote followed by more text fails the file with its row', async () => {
     const text = `${HEADER}\r\nA;${cpfNumber(1)};Ana;1,00;01/01/2025;ok\r\nB;${cpfNumber(2)};Bia;1,00;01/01/2025;"abc"def\r\nC;${cpfNumber(3)};Cid;1,00;01/01/2025;"x"\r\n`;
     for (const size of [1, 7, 8192]) {

@@ -16,9 +16,11 @@
 //   column ("campo ausente…"), missing optional cells are empty. A record with more cells
 //   than the header: ignored if the extra cells are empty, else the row is rejected with one
 //   error of column null (a value probably held the delimiter without quotes).
-// - Quotes are relaxed: a `"` inside an unquoted value is kept as a character. An opening
-//   quote never closed, or a record over 100,000 characters, fails the whole file with the
-//   row where the record began: nothing after it could be read reliably.
+// - A `"` inside an unquoted value is kept as a character; spaces after a closing quote are
+//   dropped. An opening quote never closed, a closing quote followed by other text
+//   (`"abc"def`), or a record over 100,000 characters fails the whole file with the row
+//   where the record began: nothing after it could be read reliably.
+// - Line endings: LF, CRLF, or both in one file; CR alone only when the header ends so.
 // - A repeated external_id (exact, after trimming) is rejected with the row of its first
 //   appearance, whether or not that row was accepted (nor whether the later row has other
 //   errors). The ids are kept off-heap in an IdRegistry: about 30 MB for a million ids.
@@ -125,6 +127,8 @@ export class DebtCsvParser {
   private partial = '';
   /** Records (blank ones included) read after the header. */
   private recordsAfterHeader = 0;
+  /** What the parser splits records on. */
+  private newline: '\n' | '\r' = '\n';
   /** Strip the CR of CRLF line endings from each record's last cell (the parser splits on LF). */
   private stripCr = true;
 
@@ -222,10 +226,16 @@ export class DebtCsvParser {
     }
     this.headTexts.push(text);
     this.headChars += text.length;
-    if (this.scanHeader(text)) this.startParser();
-    else if (this.headChars > MAX_HEADER_CHARS) {
-      throw new CsvFileError('header', 'cabeçalho não encontrado: a primeira linha do arquivo tem mais de 64 KB; o arquivo é mesmo um CSV?', 1);
+    if (this.headEnd === -1 && !this.scanHeader(text)) {
+      if (this.headChars > MAX_HEADER_CHARS) {
+        throw new CsvFileError('header', 'cabeçalho não encontrado: a primeira linha do arquivo tem mais de 64 KB; o arquivo é mesmo um CSV?', 1);
+      }
+      return;
     }
+    // A header ending in CR with nothing read after it yet: the next character tells a CRLF
+    // file from a CR-only one (the decoder may cut its text anywhere).
+    if (this.headEnd === this.headChars - 1 && text.charCodeAt(text.length - 1) === CR) return;
+    this.startParser();
   }
 
   /** Scans for the end of the header line (outside quotes); true once found. */
@@ -265,19 +275,28 @@ export class DebtCsvParser {
     // whose header ends in a lone CR (old Mac) is split on CR.
     const crOnly = this.headEnd !== -1 && head.charCodeAt(end) === CR && end + 1 < head.length && head.charCodeAt(end + 1) !== NEWLINE;
     this.stripCr = !crOnly;
-    this.core = new Papa.Parser({ delimiter: this.delimiter, newline: crOnly ? '\r' : '\n', quoteChar: '"' }) as unknown as PapaCore;
+    this.newline = crOnly ? '\r' : '\n';
+    this.core = new Papa.Parser({ delimiter: this.delimiter, newline: this.newline, quoteChar: '"' }) as unknown as PapaCore;
     if (head.length > 0) this.feed(head, false);
   }
 
   /** Parses `text` after what was left over; `final` at the end of the file. */
   private feed(text: string, final: boolean): void {
-    const input = this.partial.length === 0 ? text : this.partial + text;
+    let input = this.partial.length === 0 ? text : this.partial + text;
     if (input.length === 0) return;
-    const result = this.core!.parse(input, 0, !final);
+    let complete = final;
+    if (final) {
+      // The last record has no line break after it: end it with one and parse as before the
+      // end, so that `"valor" ` (a space, a tab or a CR after the closing quote) reads as it
+      // would anywhere else; what is then still left over is a quote never closed.
+      input += this.newline;
+      complete = false;
+    }
+    const result = this.core!.parse(input, 0, !complete);
     const { data, errors } = result;
     // Before the end, an error about the record still under way (its row = data.length) may
     // only mean that the rest of it is in the next chunk: it is judged when that arrives.
-    if (errors.length > 0 && (final || (errors[0]!.row ?? data.length) < data.length)) {
+    if (errors.length > 0 && (errors[0]!.row ?? data.length) < data.length) {
       const first = errors[0]!;
       const before = Math.min(first.row ?? data.length, data.length);
       for (let r = 0; r < before; r++) this.onRecord(data[r]!);
@@ -288,8 +307,9 @@ export class DebtCsvParser {
       throw this.syntaxError('too_long');
     }
     for (let r = 0; r < data.length; r++) this.onRecord(data[r]!);
-    this.partial = final ? '' : input.slice(result.meta.cursor);
+    this.partial = input.slice(result.meta.cursor);
     if (this.partial.length > MAX_RECORD_CHARS) throw this.syntaxError('too_long');
+    if (final && this.partial.length > 0) throw this.syntaxError('MissingQuotes');
   }
 
   private syntaxError(code: string): CsvFileError {

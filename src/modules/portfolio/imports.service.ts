@@ -201,7 +201,7 @@ class UploadTooLarge extends Error {}
 /** The 413 for an upload over the configured limit. */
 export function tooLarge(config: Config) {
   const mib = config.maxUploadBytes / 1024 / 1024;
-  return errors.payloadTooLarge(`The file is larger than ${Number.isInteger(mib) ? mib : mib.toFixed(2)} MiB (MAX_UPLOAD_MB); split it into smaller files.`);
+  return errors.payloadTooLarge(`The file is larger than ${Number.isInteger(mib) ? mib : mib.toFixed(2)} MiB, the largest this server accepts; split it into smaller files.`);
 }
 /** The process is shutting down: the import stays `processing` and is resumed later. */
 class Interrupted extends Error {}

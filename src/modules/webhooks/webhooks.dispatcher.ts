@@ -7,11 +7,10 @@
 //
 // A round ends when nothing is due (after `idleMs`), or once it has claimed for
 // `maxRoundMs`; either way it first waits for the tries in flight, so runner.stop(),
-// which waits for the round, waits for them too. The runner gives a job no stop signal,
-// so `maxRoundMs` is what bounds a shutdown under steady load (to it plus one timeout);
-// its cost is that a slow receiver in flight at that moment delays the next round's
-// claims. When the context carries an AbortSignal, the round stops claiming as soon as
-// it is aborted.
+// which waits for the round, waits for them too. The runner's stop aborts the context's
+// AbortSignal, and the round stops claiming at once; `maxRoundMs` bounds a round run
+// without a signal (its cost: a slow receiver in flight at that moment delays the next
+// round's claims).
 //
 // Wakes: notifyOutbox() (after a commit in this process) ends a running round's wait at
 // once. Between rounds the runner waits `busyIntervalMs` for two seconds after a round
