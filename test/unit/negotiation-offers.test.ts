@@ -1,7 +1,7 @@
 // Worked examples of contract §3, each computed by hand in the comments (rounding half
 // away from zero, on exact values).
 import { describe, it, expect } from 'vitest';
-import { EFFECTIVE_RATE_CAP, computeOffers, effectiveMonthlyRate, updatedBalance, type Offer } from '../../src/modules/negotiation/offers.js';
+import { EFFECTIVE_RATE_CAP, balanceCalculator, computeOffers, effectiveMonthlyRate, updatedBalance, type Offer } from '../../src/modules/negotiation/offers.js';
 import { DEFAULT_POLICY, defaultPolicy, type Policy } from '../../src/modules/negotiation/policy.js';
 
 /** A policy with no fine, no interest, no discount: S = B = the amount. */
@@ -135,6 +135,19 @@ describe('updated balance (§3)', () => {
     expect(() => updatedBalance({ amount_cents: 100, due_date: '2026-01-01' }, { ...DEFAULT_POLICY, late_fine_pct: 1.005 }, '2026-01-31')).toThrow(
       RangeError,
     );
+  });
+
+  it('a calculator for one policy and date gives each debt what updatedBalance gives it', () => {
+    const debts = [
+      { amount_cents: 100_000, due_date: '2026-03-10' },
+      { amount_cents: 100_000, due_date: '2026-01-01' },
+      { amount_cents: 200_000, credited_cents: 50_000, due_date: '2025-01-01' },
+      { amount_cents: 1000, credited_cents: 1500, due_date: '2026-01-01' },
+    ];
+    const balanceOf = balanceCalculator(DEFAULT_POLICY, '2026-04-02');
+    for (const debt of debts) expect(balanceOf(debt)).toEqual(updatedBalance(debt, DEFAULT_POLICY, '2026-04-02'));
+    expect(() => balanceOf({ amount_cents: -1, due_date: '2026-01-01' })).toThrow(RangeError);
+    expect(() => balanceCalculator({ ...DEFAULT_POLICY, late_fine_pct: 1.005 }, '2026-01-31')).toThrow(RangeError);
   });
 });
 

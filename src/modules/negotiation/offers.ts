@@ -19,7 +19,7 @@
 //   min_days_overdue the one listed first wins (a valid policy has neither case).
 import { divRound, pctToBasisHundredths } from '../../lib/money.js';
 import { addCalendarMonths, dateParts, epochDay, type CalendarDate } from '../../lib/dates.js';
-import type { Policy } from './policy.js';
+import { DEFAULT_POLICY, type Policy } from './policy.js';
 
 export type DebtInput = { amount_cents: number; credited_cents?: number; due_date: CalendarDate };
 
@@ -86,7 +86,15 @@ type CompiledPolicy = {
   minInstallment: bigint;
 };
 
+let compiledDefaults: CompiledPolicy | undefined;
+
 function compilePolicy(policy: Policy): CompiledPolicy {
+  // The contract's defaults (every creditor without a policy of its own) are deeply frozen: compiled once.
+  if (policy === DEFAULT_POLICY) return (compiledDefaults ??= compile(policy));
+  return compile(policy);
+}
+
+function compile(policy: Policy): CompiledPolicy {
   const bands = policy.bands
     .map((band, index) => {
       if (!Number.isSafeInteger(band.min_days_overdue)) {
@@ -155,8 +163,11 @@ function breakdown(debt: DebtInput, cp: CompiledPolicy, asOfDay: number): Breakd
   return { principal, days, fine, interest, balance, band: band ? band.index : null, cash, base };
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
 function toNumber(value: bigint): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (value > MAX_SAFE || value < MIN_SAFE) {
     throw new RangeError(`amount ${value} centavos is beyond the safe integer range`);
   }
   return Number(value);
@@ -175,9 +186,19 @@ function publicBreakdown(b: Breakdown): DebtBreakdown {
   };
 }
 
+/**
+ * Updated balances and prices on `asOf` (§3) of any number of debts under one policy: the
+ * policy is checked and compiled once, here, not once per debt (a page lists many).
+ */
+export function balanceCalculator(policy: Policy, asOf: CalendarDate): (debt: DebtInput) => DebtBreakdown {
+  const cp = compilePolicy(policy);
+  const asOfDay = epochDay(asOf);
+  return (debt) => publicBreakdown(breakdown(debt, cp, asOfDay));
+}
+
 /** One debt's updated balance and prices on `asOf` (§3). */
 export function updatedBalance(debt: DebtInput, policy: Policy, asOf: CalendarDate): DebtBreakdown {
-  return publicBreakdown(breakdown(debt, compilePolicy(policy), epochDay(asOf)));
+  return balanceCalculator(policy, asOf)(debt);
 }
 
 /** half away from zero to two decimals; never -0 */

@@ -5,7 +5,7 @@ import { agreements } from '../../db/schema/index.js';
 import { addDays, calendarDateAt, formatDateBR, parseIsoDate, type CalendarDate } from '../../lib/dates.js';
 import { formatBRL } from '../../lib/money.js';
 import { createAgreement } from '../agreements/agreements.service.js';
-import { updatedBalance } from '../negotiation/offers.js';
+import { balanceCalculator } from '../negotiation/offers.js';
 import { createPolicyService } from '../negotiation/policy.service.js';
 import { notifyOutbox } from '../webhooks/webhooks.events.js';
 import { buildOffers, checkOffer, openDebts, prescriptionCutoff, storeOffers, type OfferRow, type OfferTerms } from './offers.service.js';
@@ -83,13 +83,13 @@ export async function debtorPages(app: FastifyInstance): Promise<void> {
     const page = await app.loadPortalSessionWith(request, reply, (id, now) => sessions.loadDebtsPage(id, now, prescriptionCutoff(day)));
     if (!page) return app.portalSessionEnded(reply);
     const { session: s, debts: debtRows, agreements: agreementRows } = page;
-    const policy = s.policy.policy;
+    const balanceOf = balanceCalculator(s.policy.policy, day);
     const debts = debtRows.map((d) => ({
       id: d.id,
       description: d.description ?? `Dívida ${d.externalId}`,
       externalId: d.externalId,
       dueDate: formatDateBR(d.dueDate),
-      balance: formatBRL(updatedBalance({ amount_cents: d.amountCents, credited_cents: d.creditedCents, due_date: d.dueDate }, policy, day).balance_cents),
+      balance: formatBRL(balanceOf({ amount_cents: d.amountCents, credited_cents: d.creditedCents, due_date: d.dueDate }).balance_cents),
     }));
     const view = (a: (typeof agreementRows)[number]) => ({
       id: a.id,

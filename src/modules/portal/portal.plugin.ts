@@ -37,10 +37,16 @@ declare module 'fastify' {
   }
 }
 
-/** Renders a page with the logged-in chrome (Sair, with its CSRF token) when there is a session. */
+/**
+ * Renders a page with the logged-in chrome (Sair, with its CSRF token) when there is a
+ * session. Like renderPage, it adds to `data` (a fresh object) rather than copying it.
+ */
 export function renderPortalPage(reply: FastifyReply, page: string, data: Record<string, unknown> = {}): FastifyReply {
-  const session = reply.request.portalSession;
-  return reply.renderPage(page, session ? { ...data, session: true, csrfToken: data.csrfToken ?? reply.generateCsrf() } : data);
+  if (reply.request.portalSession) {
+    data.session = true;
+    data.csrfToken ??= reply.generateCsrf();
+  }
+  return reply.renderPage(page, data);
 }
 
 /** 303 See Other, with the headers every portal answer carries. */

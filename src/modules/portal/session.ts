@@ -7,8 +7,7 @@ import type { Executor } from '../../db/client.js';
 import { creditors, debtorLinks, policyVersions, portalSessions, type AgreementStatus } from '../../db/schema/index.js';
 import type { CalendarDate } from '../../lib/dates.js';
 import { sha256 } from '../../lib/ids.js';
-import type { Policy } from '../negotiation/policy.js';
-import { defaultPolicy } from '../negotiation/policy.js';
+import { DEFAULT_POLICY, type Policy } from '../negotiation/policy.js';
 
 export const SESSION_COOKIE = 'quita_sessao';
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -130,6 +129,8 @@ type SessionTuple = [
 
 type SessionRow = { session: Json<SessionTuple>; policy: Json<{ version: number; policy: Policy }> };
 
+const DEFAULTS = { version: 0, policy: DEFAULT_POLICY };
+
 /** The session a row stands for, or undefined when its link died or it has been idle too long. */
 function liveSession(row: SessionRow | undefined, now: Date): PortalSession | undefined {
   if (!row || row.session === null) return undefined;
@@ -144,7 +145,8 @@ function liveSession(row: SessionRow | undefined, now: Date): PortalSession | un
     cpf,
     lastSeenAt,
     creditor: { id: cid, name, document, street, city, state, postalCode, email, phone },
-    policy: parsed(row.policy, { version: 0, policy: defaultPolicy() }),
+    // The defaults are deeply frozen: shared by every page, never changed by any.
+    policy: parsed(row.policy, DEFAULTS),
   };
 }
 
@@ -168,11 +170,14 @@ export function createSessionRepository(db: Executor) {
           FROM debts d
          WHERE d.creditor_id = "portal_sessions"."creditor_id" AND d.cpf = "portal_sessions"."cpf" AND d.status = 'open'
            AND d.due_date >= ${sql.placeholder('cutoff')}::date)`,
-      agreements: sql<Json<AgreementTuple[]>>`(
+      // Sorting and limiting costs even an empty list (most debtors have no agreement):
+      // an index probe first.
+      agreements: sql<Json<AgreementTuple[]>>`CASE WHEN EXISTS (
+        SELECT 1 FROM agreements ag WHERE ag.creditor_id = "portal_sessions"."creditor_id" AND ag.cpf = "portal_sessions"."cpf") THEN (
         SELECT json_agg(json_build_array(a.id, a.status, a.total_cents, a.installments, (extract(epoch FROM a.accepted_at) * 1000)::bigint) ORDER BY a.live DESC, a.created_at DESC)
-          FROM (SELECT ag.*, ag.status IN ('pending', 'active') AS live FROM agreements ag
+          FROM (SELECT ag.id, ag.status, ag.total_cents, ag.installments, ag.accepted_at, ag.created_at, ag.status IN ('pending', 'active') AS live FROM agreements ag
                  WHERE ag.creditor_id = "portal_sessions"."creditor_id" AND ag.cpf = "portal_sessions"."cpf"
-                 ORDER BY live DESC, ag.created_at DESC LIMIT 50) a)`,
+                 ORDER BY live DESC, ag.created_at DESC LIMIT 50) a) END`,
     })
     .from(portalSessions)
     .innerJoin(debtorLinks, eq(debtorLinks.id, portalSessions.linkId))
