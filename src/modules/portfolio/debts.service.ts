@@ -7,15 +7,15 @@ import { debts, type DebtStatus } from '../../db/schema/index.js';
 import { today, type Clock } from '../../lib/clock.js';
 import { errors } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { updatedBalance } from '../negotiation/offers.js';
-import type { Policy } from '../negotiation/policy.js';
+import { balanceCalculator, type DebtBreakdown, type DebtInput } from '../negotiation/offers.js';
 import { createPolicyService } from '../negotiation/policy.service.js';
 import { checkJsonBatch } from './debt-row.js';
 import { mergeStagedRows, STAGE_COLUMNS } from './portfolio.merge.js';
 
 export type DebtRecord = typeof debts.$inferSelect;
 
-export function toDebtJson(row: DebtRecord, policy: Policy, asOf: string) {
+/** A debt as the API shows it; `balanceOf` prices it (one calculator per request: see balanceCalculator). */
+export function toDebtJson(row: DebtRecord, balanceOf: (debt: DebtInput) => DebtBreakdown) {
   const live = row.status === 'open' || row.status === 'in_agreement';
   return {
     external_id: row.externalId,
@@ -29,7 +29,7 @@ export function toDebtJson(row: DebtRecord, policy: Policy, asOf: string) {
     description: row.description,
     status: row.status,
     withdrawn_reason: row.withdrawnReason,
-    balance_cents: live ? updatedBalance({ amount_cents: row.amountCents, credited_cents: row.creditedCents, due_date: row.dueDate }, policy, asOf).balance_cents : 0,
+    balance_cents: live ? balanceOf({ amount_cents: row.amountCents, credited_cents: row.creditedCents, due_date: row.dueDate }).balance_cents : 0,
   };
 }
 
@@ -103,14 +103,15 @@ export function createDebtService(deps: { database: Database; clock: Clock; conf
       const date = asOf();
       const more = rows.length > q.limit;
       const shown = more ? rows.slice(0, q.limit) : rows;
-      return { data: shown.map((r) => toDebtJson(r, policy, date)), next_cursor: more ? encodeIdCursor(shown[shown.length - 1]!.id) : null };
+      const balanceOf = balanceCalculator(policy, date);
+      return { data: shown.map((r) => toDebtJson(r, balanceOf)), next_cursor: more ? encodeIdCursor(shown[shown.length - 1]!.id) : null };
     },
 
     async get(creditorId: string, externalId: string) {
       const [row] = await db.select().from(debts).where(and(eq(debts.creditorId, creditorId), eq(debts.externalId, externalId)));
       if (!row) throw errors.notFound('Debt');
       const { policy } = await policies.current(creditorId);
-      return toDebtJson(row, policy, asOf());
+      return toDebtJson(row, balanceCalculator(policy, asOf()));
     },
 
     /** Withdraws a debt; refused while it is in a live agreement or already paid. */
@@ -129,7 +130,7 @@ export function createDebtService(deps: { database: Database; clock: Clock; conf
         return updated!;
       });
       const { policy } = await policies.current(creditorId);
-      return toDebtJson(row, policy, asOf());
+      return toDebtJson(row, balanceCalculator(policy, asOf()));
     },
   };
 }
