@@ -19,7 +19,7 @@ async function healthPlugin(app: FastifyInstance): Promise<void> {
       request.log.warn({ err: (err as Error).message }, 'readiness: database unreachable');
       return reply.code(503).send({ status: 'unavailable', database: 'unreachable', migrations: 'applied' });
     }
-    return { status: 'ready', database: 'ok', migrations: 'applied', ...(app.redis ? { redis: await redisState(app.redis) } : {}) };
+    return { status: 'ready', database: 'ok', migrations: 'applied', ...(app.redisBreaker ? { redis: await redisState(app.redisBreaker) } : {}) };
   });
 }
 
