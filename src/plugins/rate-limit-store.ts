@@ -51,19 +51,25 @@ class FallbackStore implements Store {
     const locally = () => this.local[method](key, callback, timeWindow, max);
     const attempt = this.breaker.attempt();
     if (!attempt) return locally();
-    this.shared[method](
-      key,
-      (err, result) => {
-        if (err) {
-          attempt.failed(err);
-          return locally();
-        }
-        attempt.succeeded();
-        callback(null, result);
-      },
-      timeWindow,
-      max,
-    );
+    try {
+      this.shared[method](
+        key,
+        (err, result) => {
+          if (err) {
+            attempt.failed(err);
+            return locally();
+          }
+          attempt.succeeded();
+          callback(null, result);
+        },
+        timeWindow,
+        max,
+      );
+    } catch (err) {
+      // every attempt is reported, or a probe would stay open and the breaker with it
+      attempt.failed(err as Error);
+      locally();
+    }
   }
 }
 

@@ -88,9 +88,18 @@ type CompiledPolicy = {
 
 let compiledDefaults: CompiledPolicy | undefined;
 
+/** Freezes an object and every object or array inside it (the shared compiled defaults). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 function compilePolicy(policy: Policy): CompiledPolicy {
   // The contract's defaults (every creditor without a policy of its own) are deeply frozen: compiled once.
-  if (policy === DEFAULT_POLICY) return (compiledDefaults ??= compile(policy));
+  if (policy === DEFAULT_POLICY) return (compiledDefaults ??= deepFreeze(compile(policy)));
   return compile(policy);
 }
 

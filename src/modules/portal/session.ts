@@ -129,7 +129,8 @@ type SessionTuple = [
 
 type SessionRow = { session: Json<SessionTuple>; policy: Json<{ version: number; policy: Policy }> };
 
-const DEFAULTS = { version: 0, policy: DEFAULT_POLICY };
+/** Shared by every session without a policy of its own: frozen, so no page can change it for another. */
+const DEFAULTS = Object.freeze({ version: 0, policy: DEFAULT_POLICY });
 
 /** The session a row stands for, or undefined when its link died or it has been idle too long. */
 function liveSession(row: SessionRow | undefined, now: Date): PortalSession | undefined {
