@@ -11,20 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { Parser } from 'csv-parse';
+import { completeCpf } from '../src/lib/documents.js';
 import { readDebtCsv, readDebtCsvBatches } from '../src/modules/portfolio/csv-reader.js';
 
 const TODAY = '2026-06-15';
 
 function cpfFor(i: number): string {
-  const base = String(100_000_000 + ((i * 7919) % 899_999_999)).padStart(9, '0');
-  const digits = [...base].map(Number);
-  for (const length of [9, 10]) {
-    let sum = 0;
-    for (let k = 0; k < length; k++) sum += digits[k]! * (length + 1 - k);
-    const rest = sum % 11;
-    digits.push(rest < 2 ? 0 : 11 - rest);
-  }
-  return digits.join('');
+  return completeCpf(String(100_000_000 + ((i * 7919) % 899_999_999)).padStart(9, '0'));
 }
 
 const FIRST = ['João', 'Maria', 'José', 'Ana', 'Antônio', 'Francisca', 'Luís', 'Márcia', 'Sebastião', 'Conceição'];

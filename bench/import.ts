@@ -19,7 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import pg from 'pg';
-import { ADMIN_TOKEN, BUILT_SERVER, cpfFrom, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, withClient } from './support.js';
+import { completeCpf } from '../src/lib/documents.js';
+import { ADMIN_TOKEN, BUILT_SERVER, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, withClient } from './support.js';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
@@ -27,7 +28,7 @@ const DATA = path.join(ROOT, 'bench', '.data');
 const FILE = path.join(DATA, `carteira-${ROWS}.csv`);
 
 function cpf(n: number): string {
-  const s = cpfFrom(String(100_000_000 + (n % 899_999_999)).slice(0, 9));
+  const s = completeCpf(String(100_000_000 + (n % 899_999_999)).slice(0, 9));
   return `${s.slice(0, 3)}.${s.slice(3, 6)}.${s.slice(6, 9)}-${s.slice(9)}`;
 }
 

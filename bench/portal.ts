@@ -34,7 +34,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { ADMIN_TOKEN, ask, BUILT_SERVER, cpfFrom, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, stop, waitFor, withClient, type BenchServer } from './support.js';
+import { completeCpf } from '../src/lib/documents.js';
+import { ADMIN_TOKEN, ask, BUILT_SERVER, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, stop, waitFor, withClient, type BenchServer } from './support.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
@@ -223,7 +224,7 @@ async function seed(base: string, url: string): Promise<Seeded> {
   )).json()) as { access_token: string };
   const auth = { authorization: `Bearer ${accessToken}` };
 
-  const cpf = cpfFrom('390533447');
+  const cpf = completeCpf('390533447');
   const debts = Array.from({ length: DEBTS }, (_, i) => ({
     external_id: `BENCH-${String(i + 1).padStart(3, '0')}`,
     cpf,

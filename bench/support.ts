@@ -182,14 +182,3 @@ export function peakRssMb(pid: number): number {
 // ---------------------------------------------------------------------------------------
 // Data.
 
-/** A valid CPF (11 digits) from its first nine. */
-export function cpfFrom(nine: string): string {
-  const digits = [...nine].map(Number);
-  for (const len of [9, 10]) {
-    let sum = 0;
-    for (let i = 0; i < len; i++) sum += digits[i]! * (len + 1 - i);
-    const rest = sum % 11;
-    digits.push(rest < 2 ? 0 : 11 - rest);
-  }
-  return digits.join('');
-}

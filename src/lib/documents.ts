@@ -20,6 +20,18 @@ function mod11Digit(values: number[], weights: number[]): number {
   return rest < 2 ? 0 : 11 - rest;
 }
 
+/** Appends CPF check digits to nine digits (test data, the demo seed, benchmarks). */
+export function completeCpf(nine: string): string {
+  const digits = [...nine].map(Number);
+  for (const len of [9, 10]) {
+    let sum = 0;
+    for (let i = 0; i < len; i++) sum += digits[i]! * (len + 1 - i);
+    const rest = sum % 11;
+    digits.push(rest < 2 ? 0 : 11 - rest);
+  }
+  return digits.join('');
+}
+
 /** Accepts `123.456.789-09` or 11 digits; returns the 11 digits. */
 export function parseCpf(input: string): DocumentResult {
   const trimmed = input.trim();

@@ -6,6 +6,7 @@ import type { Database } from '../db/client.js';
 import { creditors, debts, debtors } from '../db/schema/index.js';
 import type { Clock } from '../lib/clock.js';
 import { addDays, calendarDateAt } from '../lib/dates.js';
+import { completeCpf } from '../lib/documents.js';
 import { createCreditorService } from '../modules/creditors/creditors.service.js';
 import { createLinkService, DEFAULT_LINK_TTL_HOURS, linkUrl } from '../modules/portal/links.service.js';
 
@@ -15,18 +16,6 @@ export interface DemoSeed {
   clientSecret: string;
   debtorCpf: string;
   link: string | null;
-}
-
-/** Appends CPF check digits to nine digits. */
-export function completeCpf(nine: string): string {
-  const digits = [...nine].map(Number);
-  for (const len of [9, 10]) {
-    let sum = 0;
-    for (let i = 0; i < len; i++) sum += digits[i]! * (len + 1 - i);
-    const rest = sum % 11;
-    digits.push(rest < 2 ? 0 : 11 - rest);
-  }
-  return digits.join('');
 }
 
 const DEBTORS = [

@@ -1,10 +1,13 @@
 // A real webhook receiver on 127.0.0.1: records every request with its raw body, and
 // answers as the test says. Signatures are checked with the `standardwebhooks` package,
 // as a creditor's server would check them.
+import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
+import { webhookDeliveries } from '../../src/db/schema/index.js';
 import type { DispatcherOptions } from '../../src/modules/webhooks/webhooks.dispatcher.js';
 import { createWebhookDispatcher } from '../../src/modules/webhooks/webhooks.dispatcher.js';
+import { emitEvent } from '../../src/modules/webhooks/webhooks.events.js';
 import type { JobContext } from '../../src/jobs/runner.js';
 import type { TestApp } from './app.js';
 
@@ -81,4 +84,18 @@ export function testDispatcher(t: TestApp, options: DispatcherOptions = {}) {
     ctx,
     run: () => dispatcher.run(ctx),
   };
+}
+
+/** Emits an `import.completed` event for `creditorId` (id `imp_<tag>`), at the app clock's now; its id. */
+export async function emitImportCompleted(t: TestApp, creditorId: string, tag: string): Promise<string> {
+  const at = t.clock.now();
+  const data = { id: `imp_${tag}`, status: 'completed' as const, dry_run: false, rows_total: 1, rows_imported: 1, rows_rejected: 0, created_at: at.toISOString(), finished_at: at.toISOString() };
+  const { id } = await t.database.db.transaction((tx) => emitEvent(tx, { creditorId, type: 'import.completed', data, at }));
+  return id;
+}
+
+/** The (one) delivery row of an event. */
+export async function deliveryRow(t: TestApp, eventId: string) {
+  const [row] = await t.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId));
+  return row!;
 }

@@ -10,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEvent } from '../../src/modules/webhooks/webhooks.events.js';
-import { completeCpf } from '../../src/seed/demo.js';
+import { completeCpf } from '../../src/lib/documents.js';
 import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, usingPostgres } from '../helpers/db.js';
 import { isRunning, spawnQuita, startServer, stopProcess, until } from '../helpers/processes.js';

@@ -4,7 +4,7 @@ import supertest from 'supertest';
 import { expect } from 'vitest';
 import { debts } from '../../src/db/schema/index.js';
 import { addDays } from '../../src/lib/dates.js';
-import { completeCpf } from '../../src/seed/demo.js';
+import { completeCpf } from '../../src/lib/documents.js';
 import type { TestApp } from '../helpers/app.js';
 import { seedCreditor, type SeededCreditor } from '../helpers/seed.js';
 

@@ -4,11 +4,10 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { webhookDeliveries } from '../../src/db/schema/index.js';
-import { emitEvent } from '../../src/modules/webhooks/webhooks.events.js';
 import { claimDue } from '../../src/modules/webhooks/webhooks.queue.js';
 import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.js';
 import { seedCreditor, type SeededCreditor } from '../helpers/seed.js';
-import { startReceiver, testDispatcher, type Receiver } from '../helpers/webhook-receiver.js';
+import { deliveryRow, emitImportCompleted, startReceiver, testDispatcher, type Receiver } from '../helpers/webhook-receiver.js';
 
 const MINUTE = 60_000;
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -40,17 +39,8 @@ afterEach(() => {
   receiver.respond(() => ({ status: 200, body: 'ok' }));
 });
 
-async function emit(tag: string): Promise<string> {
-  const at = t.clock.now();
-  const data = { id: `imp_${tag}`, status: 'completed' as const, dry_run: false, rows_total: 1, rows_imported: 1, rows_rejected: 0, created_at: at.toISOString(), finished_at: at.toISOString() };
-  const { id } = await t.database.db.transaction((tx) => emitEvent(tx, { creditorId: c.creditorId, type: 'import.completed', data, at }));
-  return id;
-}
-
-async function deliveryOf(eventId: string) {
-  const [row] = await t.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId));
-  return row!;
-}
+const emit = (tag: string) => emitImportCompleted(t, c.creditorId, tag);
+const deliveryOf = (eventId: string) => deliveryRow(t, eventId);
 
 async function setClock(now: Date | null): Promise<void> {
   const res = await t.request.post('/api/v1/admin/clock').set(admin).send({ now: now?.toISOString() ?? null });

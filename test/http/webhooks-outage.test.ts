@@ -12,10 +12,9 @@ import { webhookDeliveries } from '../../src/db/schema/index.js';
 import { startJobRunner, type JobRunner } from '../../src/jobs/runner.js';
 import { RETRY_DELAYS_MS } from '../../src/modules/webhooks/webhooks.backoff.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../src/modules/webhooks/webhooks.dispatcher.js';
-import { emitEvent } from '../../src/modules/webhooks/webhooks.events.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { seedCreditor, type SeededCreditor } from '../helpers/seed.js';
-import { verifyAt, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
+import { deliveryRow, emitImportCompleted, verifyAt, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
 
 const HOUR = 3600 * 1000;
 const OUTAGE_MS = 28 * HOUR;
@@ -68,17 +67,8 @@ async function startOutageReceiver(): Promise<void> {
   receiver.url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}/hooks`;
 }
 
-async function emit(tag: string): Promise<string> {
-  const at = t.clock.now();
-  const data = { id: `imp_${tag}`, status: 'completed' as const, dry_run: false, rows_total: 1, rows_imported: 1, rows_rejected: 0, created_at: at.toISOString(), finished_at: at.toISOString() };
-  const { id } = await t.database.db.transaction((tx) => emitEvent(tx, { creditorId: c.creditorId, type: 'import.completed', data, at }));
-  return id;
-}
-
-async function deliveryOf(eventId: string) {
-  const [row] = await t.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId));
-  return row!;
-}
+const emit = (tag: string) => emitImportCompleted(t, c.creditorId, tag);
+const deliveryOf = (eventId: string) => deliveryRow(t, eventId);
 
 async function triesOf(eventId: string) {
   const res = await t.request.get(`/api/v1/events/${eventId}`).set(c.auth);
