@@ -14,12 +14,21 @@ export interface RawTx {
    * every value in `text` must be a literal the caller has checked); the rows of each.
    */
   exec(text: string): Promise<Record<string, unknown>[][]>;
-  /** `COPY table (cols) FROM STDIN` with PostgreSQL text-format data (a string, or its UTF-8 bytes). */
-  copyIn(table: string, columns: readonly string[], data: string | Uint8Array): Promise<void>;
+  /**
+   * `COPY table (cols) FROM STDIN` with PostgreSQL text-format data (a string, or its UTF-8
+   * bytes), or with `{ format: 'binary' }` binary-format data (BinaryCopyWriter's).
+   */
+  copyIn(table: string, columns: readonly string[], data: string | Uint8Array, options?: CopyOptions): Promise<void>;
 }
 
-function copySql(table: string, columns: readonly string[], source: string): string {
-  return `COPY ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM ${source}`;
+export interface CopyOptions {
+  /** The data's COPY format; text unless said. */
+  format?: 'text' | 'binary';
+}
+
+function copySql(table: string, columns: readonly string[], source: string, options?: CopyOptions): string {
+  const sql = `COPY ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM ${source}`;
+  return options?.format === 'binary' ? `${sql} WITH (FORMAT binary)` : sql;
 }
 
 function pgTx(client: pg.PoolClient): RawTx {
@@ -33,9 +42,9 @@ function pgTx(client: pg.PoolClient): RawTx {
       const result = (await client.query(text)) as pg.QueryResult | pg.QueryResult[];
       return (Array.isArray(result) ? result : [result]).map((r) => r.rows as Record<string, unknown>[]);
     },
-    async copyIn(table, columns, data) {
+    async copyIn(table, columns, data, options) {
       if (data.length === 0) return;
-      const stream = client.query(copyFrom(copySql(table, columns, 'STDIN')));
+      const stream = client.query(copyFrom(copySql(table, columns, 'STDIN', options)));
       await pipeline(Readable.from([data]), stream);
     },
   };
@@ -51,9 +60,9 @@ function pgliteTx(tx: Transaction): RawTx {
       const results = await tx.exec(text);
       return results.map((r) => r.rows as Record<string, unknown>[]);
     },
-    async copyIn(table, columns, data) {
+    async copyIn(table, columns, data, options) {
       if (data.length === 0) return;
-      await tx.query(copySql(table, columns, `'/dev/blob'`), [], { blob: new Blob([data]) });
+      await tx.query(copySql(table, columns, `'/dev/blob'`, options), [], { blob: new Blob([data]) });
     },
   };
 }
