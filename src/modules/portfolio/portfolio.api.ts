@@ -100,19 +100,24 @@ export async function portfolioApi(app: FastifyInstance, opts: { hooks?: ImportH
         } else {
           throw errors.unsupportedMediaType('Send the CSV as multipart/form-data (field `file`) or as a text/csv body.');
         }
-        const upload = await imports.receive(source).catch((err: unknown) => {
+        const dryRun = request.query.dry_run;
+        const upload = await imports.receive(source, { creditorId: request.creditorId, dryRun }).catch((err: unknown) => {
           throw source.errored ? uploadError(err) : err;
         });
-        if ((source as Readable & { truncated?: boolean }).truncated) {
+        // From here the upload is either started or discarded (the import may already be reading it).
+        let row;
+        try {
+          if ((source as Readable & { truncated?: boolean }).truncated) throw tooLarge(config);
+          const replayed = await app.idempotencyCheck(request, reply, scope(request), sha256(`${request.url}\n${upload.sha256}`));
+          if (replayed) {
+            imports.discard(upload.id);
+            return reply;
+          }
+          row = await imports.start(request.creditorId, upload, { dryRun, fileName });
+        } catch (err) {
           imports.discard(upload.id);
-          throw tooLarge(config);
+          throw err;
         }
-        const replayed = await app.idempotencyCheck(request, reply, scope(request), sha256(`${request.url}\n${upload.sha256}`));
-        if (replayed) {
-          imports.discard(upload.id);
-          return reply;
-        }
-        const row = await imports.start(request.creditorId, upload, { dryRun: request.query.dry_run, fileName });
         reply.header('location', `/api/v1/imports/${row.id}`);
         return reply.code(202).send({ id: row.id, status: 'processing' as const });
       },
