@@ -1,5 +1,6 @@
 // Portfolio CSV intake speed: csv-parse alone vs readDebtCsv (decode + parse + validate),
-// on a generated 1,000,000-row Excel-style file (`;`, decimal comma, DD/MM/YYYY, Windows-1252
+// readDebtCsvBatches, and DebtCsvParser driven as the import service drives it (8 KiB
+// writes, `take` after each, no async generator per event), on a generated 1,000,000-row Excel-style file (`;`, decimal comma, DD/MM/YYYY, Windows-1252
 // accents). Each side runs in its own child process so that its peak RSS is its own.
 //
 //   npx tsx bench/csv-parse.ts [rows]
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { Parser } from 'csv-parse';
 import { completeCpf } from '../src/lib/documents.js';
-import { readDebtCsv, readDebtCsvBatches } from '../src/modules/portfolio/csv-reader.js';
+import { DebtCsvParser, readDebtCsv, readDebtCsvBatches } from '../src/modules/portfolio/csv-reader.js';
 
 const TODAY = '2026-06-15';
 
@@ -73,6 +74,23 @@ async function phase(name: string, file: string): Promise<PhaseResult> {
       records++;
       if (event.type === 'rejected') rejected++;
     }
+  } else if (name === 'DebtCsvParser') {
+    const engine = new DebtCsvParser({ today: TODAY });
+    const count = (): void => {
+      for (const event of engine.take()) {
+        records++;
+        if (event.type === 'rejected') rejected++;
+      }
+    };
+    for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+      const bytes = chunk as Buffer;
+      for (let offset = 0; offset < bytes.length; offset += 8 * 1024) {
+        engine.write(bytes.subarray(offset, offset + 8 * 1024));
+        count();
+      }
+    }
+    engine.end();
+    count();
   } else {
     for await (const batch of readDebtCsvBatches(createReadStream(file), { today: TODAY, batchSize: 5000 })) {
       records += batch.rows.length + batch.rejected.length;
@@ -106,7 +124,7 @@ if (phaseIndex !== -1) {
     console.log(`generated ${rows.toLocaleString('en')} rows, ${(size / 2 ** 20).toFixed(1)} MiB (Windows-1252, ';') in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`machine: ${cpus().length} cpus, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free), node ${process.version}, ${new Date().toISOString()}`);
     const results: PhaseResult[] = [];
-    for (const name of ['csv-parse', 'readDebtCsv', 'readDebtCsvBatches']) {
+    for (const name of ['csv-parse', 'readDebtCsv', 'readDebtCsvBatches', 'DebtCsvParser']) {
       const result = await runChild(name, file);
       results.push(result);
       const rate = (n: number) => Math.round(n).toLocaleString('en').padStart(9);

@@ -8,6 +8,7 @@ import {
   checkJsonBatch,
   createDebtRules,
   fastCpf,
+  fastPhone,
   fastReais,
   isPrescribed,
   normalizeBrazilianPhone,
@@ -15,6 +16,7 @@ import {
   prescriptionCutoff,
   PRESCRIBED_MESSAGE,
   type DebtCells,
+  type DebtColumn,
 } from '../../src/modules/portfolio/debt-row.js';
 import { columnForHeader, detectDelimiter, normalizeHeader } from '../../src/modules/portfolio/headers.js';
 import { cpfFrom } from '../fixtures/csv/support.js';
@@ -182,6 +184,78 @@ describe('CSV cells', () => {
   });
 });
 
+describe('CSV records (the import\'s path)', () => {
+  const index: Record<DebtColumn, number> = { external_id: 0, cpf: 1, name: 2, email: -1, phone: 3, amount: 4, due_date: 5, description: 6 };
+  const asCells = (record: string[]): DebtCells => ({
+    external_id: record[0],
+    cpf: record[1],
+    name: record[2],
+    phone: record[3],
+    amount: record[4],
+    due_date: record[5],
+    description: record[6],
+  });
+
+  it('checkRecord gives what checkCells gives, without the wrapper', () => {
+    const records = [
+      ['X-1', '529.982.247-25', 'Ana', '(11) 98765-4321', '1.234,56', '31/01/2025', 'desc'],
+      [' X-2 ', CPF, ' Ana  Maria ', '', '10,00', '2025-01-31', ''],
+      ['', '123', '', '1', '0', 'ontem', 'x\u0000'],
+      ['X-3', CPF, 'Ana'], // shorter than the header
+      ['X-4', CPF],
+    ];
+    for (const record of records) {
+      for (const absent of [undefined, 'campo ausente']) {
+        const expected = rules.checkCells(asCells(record), absent);
+        expect(rules.checkRecord(record, index, absent)).toEqual(expected.ok ? expected.row : expected.errors);
+      }
+    }
+  });
+});
+
+describe('the name\'s fast path (a name with nothing to trim, collapse or refuse is taken as it is)', () => {
+  // The rule as it was before the fast path, as an oracle.
+  // eslint-disable-next-line no-control-regex -- the rule's own pattern
+  const CONTROL_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  function slowName(raw: string): { column: string; message: string }[] | string {
+    let value = raw.trim();
+    if (value === '') return [{ column: 'name', message: 'nome é obrigatório' }];
+    if (CONTROL_BUT_TAB.test(value)) return [{ column: 'name', message: 'nome contém quebra de linha ou caracteres de controle' }];
+    if (/\s\s|[^\S ]/.test(value)) value = value.replace(/\s+/g, ' ');
+    if ([...value].length > 200) return [{ column: 'name', message: 'nome com mais de 200 caracteres' }];
+    return value;
+  }
+  function name(raw: string): { column: string | null; message: string }[] | string {
+    const result = rules.checkCells({ ...good, name: raw });
+    return result.ok ? result.row.name : result.errors;
+  }
+
+  it('agrees with the slow path for every UTF-16 code unit, first, last, inside, doubled, deep in a long name', () => {
+    const long = 'Maria '.repeat(25); // 150 characters
+    for (let code = 0; code <= 0xffff; code++) {
+      const c = String.fromCharCode(code);
+      for (const raw of [`${c}Ana`, `Ana${c}`, `Ana${c}Maria`, `Ana ${c}Maria`, `Ana${c}${c}Maria`, `${long}${c}Silva`]) {
+        const [expected, actual] = [slowName(raw), name(raw)];
+        if (JSON.stringify(actual) !== JSON.stringify(expected)) expect({ raw, actual }).toEqual({ raw, expected });
+      }
+    }
+  });
+
+  it('exact messages and values at the edges', () => {
+    expect(name('Conceição Simões')).toBe('Conceição Simões');
+    expect(name('李小龙')).toBe('李小龙');
+    expect(name('  Zoë  Ñandú ')).toBe('Zoë Ñandú');
+    expect(name(`${'Maria '.repeat(30)}da\u0007Silva`)).toEqual([{ column: 'name', message: 'nome contém quebra de linha ou caracteres de controle' }]);
+    expect(name(`${'Maria '.repeat(30)}da  Silva`)).toBe(`${'Maria '.repeat(30)}da Silva`);
+    expect(name(`${'Maria '.repeat(30)}da\u00a0Silva`)).toBe(`${'Maria '.repeat(30)}da Silva`);
+    expect(name('ç'.repeat(200))).toBe('ç'.repeat(200));
+    expect(name('ç'.repeat(201))).toEqual([{ column: 'name', message: 'nome com mais de 200 caracteres' }]);
+    expect(name('🍇'.repeat(200))).toBe('🍇'.repeat(200));
+    expect(name('🍇'.repeat(201))).toEqual([{ column: 'name', message: 'nome com mais de 200 caracteres' }]);
+    expect(name(`${'a'.repeat(198)}  b`)).toBe(`${'a'.repeat(198)} b`); // 201 characters, 200 once collapsed
+  });
+});
+
 describe('JSON items (PUT /api/v1/debts)', () => {
   it('takes typed values; paths are the JSON field names', () => {
     expect(rules.checkJson({ ...goodJson, email: 'A@B.COM', phone: null, description: '' })).toEqual({
@@ -280,6 +354,37 @@ describe('fast paths agree with src/lib', () => {
     expect(fastReais('1234,56')).toBe(123_456);
     expect(fastReais('12.34,56')).toBe(-1);
     expect(fastReais('0,00')).toBe(-1);
+  });
+
+  it('fastPhone ≡ normalizeBrazilianPhone', () => {
+    const phone = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'0123456789 ().+-'), maxLength: 20 }),
+      fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 9, maxLength: 14 }),
+      fc.tuple(fc.constantFrom('', '+55 ', '55', '+55', '55 '), digits(2, 2), fc.constantFrom('', '9'), digits(4, 4), digits(4, 4), fc.constantFrom(' ', '-', '.', ''))
+        .map(([country, ddd, nine, a, b, sep]) => `${country}(${ddd}) ${nine}${a}${sep}${b}`),
+      fc.string({ unit: fc.constantFrom(...'0123456789 ()+-\t\u00a0x'), maxLength: 20 }),
+    );
+    fc.assert(
+      fc.property(phone, (text) => {
+        const fast = fastPhone(text);
+        if (fast === undefined) return; // another character: normalizeBrazilianPhone decides
+        expect(fast).toBe(normalizeBrazilianPhone(text));
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(fastPhone('(11) 98765-4321')).toBe('11987654321');
+    expect(fastPhone('+55 (21) 3456-7890')).toBe('2134567890');
+    expect(fastPhone('5511987654321')).toBe('11987654321');
+    expect(fastPhone('551187654321')).toBe('1187654321');
+    expect(fastPhone('55 55 98765-4321')).toBe('55987654321');
+    expect(fastPhone('(11) 88765-4321')).toBeNull(); // 11 digits: a mobile, 9 after the DDD
+    expect(fastPhone('(01) 98765-4321')).toBeNull();
+    expect(fastPhone('(10) 98765-4321')).toBeNull();
+    expect(fastPhone('55119876543210')).toBeNull();
+    expect(fastPhone('()-')).toBeNull();
+    expect(fastPhone('(11)\t98765-4321')).toBeUndefined();
+    expect(fastPhone('(11)\u00a098765-4321')).toBeUndefined();
+    expect(fastPhone('ramal 12')).toBeUndefined();
   });
 
   it('parseDueDate ≡ parseSpreadsheetDate / parseIsoDate', () => {

@@ -23,13 +23,13 @@
 // - Line endings: LF, CRLF, or both in one file; CR alone only when the header ends so.
 // - A repeated external_id (exact, after trimming) is rejected with the row of its first
 //   appearance, whether or not that row was accepted (nor whether the later row has other
-//   errors). The ids are kept off-heap in an IdRegistry: about 30 MB for a million ids.
+//   errors). The ids are kept off-heap in an IdRegistry: about 45 MB for a million ids.
 import { Buffer } from 'node:buffer';
 import Papa from 'papaparse';
 import type { CalendarDate } from '../../lib/dates.js';
 import { CsvFileError } from './csv-file-error.js';
 import { MESSAGES, StickyDecoder, type DetectedEncoding } from './decode.js';
-import { createDebtRules, type ColumnError, type DebtCells, type DebtRow, type DebtRules } from './debt-row.js';
+import { createDebtRules, type ColumnError, type DebtRow, type DebtRules } from './debt-row.js';
 import { IdRegistry } from './id-registry.js';
 import { detectDelimiter, mapHeader, type ColumnIndex, type Delimiter, type HeaderMapping } from './headers.js';
 
@@ -95,6 +95,10 @@ function recordChars(record: readonly string[]): number {
   let n = record.length - 1;
   for (let i = 0; i < record.length; i++) n += record[i]!.length;
   return n;
+}
+
+function duplicateError(first: number): ColumnError {
+  return { column: 'external_id', message: `external_id repetido: já aparece na linha ${first}` };
 }
 
 function allCellsEmpty(record: readonly string[]): boolean {
@@ -370,29 +374,22 @@ export class DebtCsvParser {
       ]);
       return;
     }
-    const cells: DebtCells = {
-      external_id: record[index.external_id],
-      cpf: record[index.cpf],
-      name: record[index.name],
-      email: index.email === -1 ? undefined : record[index.email],
-      phone: index.phone === -1 ? undefined : record[index.phone],
-      amount: record[index.amount],
-      due_date: record[index.due_date],
-      description: index.description === -1 ? undefined : record[index.description],
-    };
     const absent = record.length < width ? `campo ausente: a linha tem ${record.length} campos, mas o cabeçalho tem ${width}` : undefined;
-    const result = this.rules.checkCells(cells, absent);
-    const first = result.ok ? this.ids.claim(result.row.external_id, line) : this.claim(cells.external_id, line);
-    if (first !== 0) {
-      const duplicate: ColumnError = { column: 'external_id', message: `external_id repetido: já aparece na linha ${first}` };
-      if (result.ok) this.reject(line, [duplicate]);
-      else this.reject(line, result.errors[0]?.column === 'external_id' ? result.errors : [duplicate, ...result.errors]);
-    } else if (result.ok) {
-      this.accepted++;
-      this.events.push({ type: 'row', line, row: result.row });
-    } else {
-      this.reject(line, result.errors);
+    // the row, or its errors (an array): no cells object nor result wrapper per row
+    const result = this.rules.checkRecord(record, index, absent);
+    if (!Array.isArray(result)) {
+      const first = this.ids.claim(result.external_id, line);
+      if (first !== 0) {
+        this.reject(line, [duplicateError(first)]);
+      } else {
+        this.accepted++;
+        this.events.push({ type: 'row', line, row: result });
+      }
+      return;
     }
+    const first = this.claim(record[index.external_id], line);
+    if (first === 0) this.reject(line, result);
+    else this.reject(line, result[0]?.column === 'external_id' ? result : [duplicateError(first), ...result]);
   }
 
   /**
