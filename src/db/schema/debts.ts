@@ -26,6 +26,8 @@ export const debts = pgTable(
     // row-by-row foreign key check was half of an import's database time.
     creditorId: uuid('creditor_id').notNull(),
     id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    // external_id and cpf are COLLATE "C" (migration 0007: identifiers compare as bytes);
+    // drizzle's column builders cannot say so.
     externalId: text('external_id').notNull(),
     cpf: text('cpf').notNull(),
     name: text('name').notNull(),
