@@ -22,7 +22,7 @@ import path from 'node:path';
 import iconv from 'iconv-lite';
 import pg from 'pg';
 import { completeCpf } from '../src/lib/documents.js';
-import { ADMIN_TOKEN, BUILT_SERVER, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, withClient } from './support.js';
+import { ADMIN_TOKEN, buildIfStale, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, withClient } from './support.js';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 3));
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   console.log(`bench:import — ${ROWS.toLocaleString('en')} rows; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${new Date().toISOString()}`);
   generate();
   console.log(`  file: ${(statSync(FILE).size / 2 ** 20).toFixed(1)} MiB, Windows-1252, ';', decimal comma, DD/MM/YYYY`);
-  if (!existsSync(BUILT_SERVER)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  buildIfStale();
 
   const copyOpts = `WITH (FORMAT csv, HEADER true, DELIMITER ';', ENCODING 'WIN1252')`;
   const cols = '(external_id, cpf, name, amount, due_date, description)';

@@ -27,15 +27,15 @@
 //   ONLY=floor,debts                        measure only these targets
 //   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   extra node flags for the Quita process
 //   BENCH_FLOOR_NODE_ARGS=…                  the same for the floor's process
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { completeCpf } from '../src/lib/documents.js';
-import { ADMIN_TOKEN, ask, BUILT_SERVER, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, stop, waitFor, withClient, type BenchServer } from './support.js';
+import { ADMIN_TOKEN, ask, BUILT_SERVER, buildIfStale, cpuSeconds, createDatabase, DEFAULT_DATABASE_URL, peakRssMb, ROOT, startServer, stop, waitFor, withClient, type BenchServer } from './support.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
@@ -153,21 +153,6 @@ async function runFloor(): Promise<void> {
 
 function isoDaysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIfStale(): void {
-  if (existsSync(BUILT_SERVER) && statSync(BUILT_SERVER).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
-  console.log('  building (npm run build): dist/ is older than src/');
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function call(base: string, pathname: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {

@@ -2,7 +2,7 @@
 // child process, questions to a child over IPC, and what /proc says about a process.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,3 +182,18 @@ export function peakRssMb(pid: number): number {
 // ---------------------------------------------------------------------------------------
 // Data.
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ (npm run build) when it is missing or older than src/: a bench measures the code as it is. */
+export function buildIfStale(): void {
+  if (existsSync(BUILT_SERVER) && statSync(BUILT_SERVER).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
+  console.log('  building (npm run build): dist/ is older than src/');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+}
