@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { usingPostgres } from '../helpers/db.js';
 import { importCsv, waitForImport } from '../helpers/imports.js';
 import { seedCreditor, type SeededCreditor } from '../helpers/seed.js';
 
@@ -174,6 +175,51 @@ describe('imports read while they are uploaded', () => {
     await eventually(async () => (await loadsGone()) && uploads().length === 0);
     expect(await imports()).toHaveLength(count);
     expect(await waitForImport(t, a.auth, id)).toMatchObject({ status: 'completed', rows_imported: 3000, rows_total: 3000 });
+  });
+
+  it('a reused Idempotency-Key with another file, sent slowly: 422, and none of its rows is stored', async () => {
+    const first = await importCsv(t, a.auth, csv(5, 'K'));
+    expect(first.status).toBe('completed');
+    const keyed = slowUpload(Buffer.from(csv(5, 'K')), 0, { 'idempotency-key': 'early-2' });
+    await keyed.finish();
+    expect((await keyed.answer).status).toBe(202);
+    const count = (await imports()).length;
+    // Another file under the same key: read while it arrives, then refused.
+    const other = slowUpload(Buffer.from(csv(3000, 'Z')), 64 * 1024, { 'idempotency-key': 'early-2' });
+    await eventually(loadBegun);
+    await other.finish();
+    const res = await other.answer;
+    expect(res.status).toBe(422);
+    expect(JSON.parse(res.body).errors).toEqual([{ path: 'Idempotency-Key', message: expect.any(String) }]);
+    await eventually(async () => (await loadsGone()) && uploads().length === 0);
+    expect(await imports()).toHaveLength(count);
+    expect((await t.request.get('/api/v1/debts/Z-000000').set(a.auth)).status).toBe(404);
+    expect((await t.request.get('/api/v1/debts/Z-002999').set(a.auth)).status).toBe(404);
+  });
+
+  it.runIf(usingPostgres)("uploads whose creditor's turn is taken hold no load meanwhile: another creditor's import runs", async () => {
+    const b = await seedCreditor(t);
+    // Another import of creditor a holds its turn (here: a session holding the same lock).
+    const holder = await t.database.pool!.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`quita:import:${a.creditorId}`]);
+      // More uploads of a than loads may run at once, each broken off: none may keep a load.
+      for (let i = 0; i < 3; i++) {
+        const up = slowUpload(Buffer.from(csv(3000, 'W')), 64 * 1024);
+        await pause(100);
+        up.abort();
+        await expect(up.answer).rejects.toThrow();
+      }
+      const res = await t.request.post('/api/v1/imports').set(b.auth).set('content-type', 'text/csv').send(csv(10, 'OTHER'));
+      expect(res.status).toBe(202);
+      expect(await waitForImport(t, b.auth, res.body.id as string, 5000)).toMatchObject({ status: 'completed', rows_imported: 10 });
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect((await t.request.get('/api/v1/debts/W-000000').set(a.auth)).status).toBe(404);
+    await eventually(async () => uploads().length === 0);
   });
 
   it('a file that is no CSV fails as a whole once its upload ends, and changes nothing', async () => {

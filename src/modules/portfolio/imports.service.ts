@@ -192,8 +192,11 @@ async function* pieces(bytes: Buffer): AsyncGenerator<Buffer> {
 
 /** The upload was not imported after all (an idempotent replay, a broken or too large upload). */
 class Abandoned extends Error {}
-/** A load reading its upload as it arrives waited for it longer than EARLY_WAIT_MS. */
-class Outpaced extends Error {}
+/**
+ * A load begun during its upload cannot go on now: it waited for the upload longer than
+ * EARLY_WAIT_MS, or its creditor's turn is taken. It starts over once the import is recorded.
+ */
+class NotNow extends Error {}
 
 /**
  * An upload on its way to its spool file, which a load may read while it grows: the import
@@ -230,7 +233,7 @@ class Spool {
 
   /**
    * The file's bytes as they are written (never past what was written), until its end.
-   * Throws Outpaced once it has waited for them `patienceMs` in all.
+   * Throws NotNow once it has waited for them `patienceMs` in all.
    */
   async *chunks(patienceMs: number): AsyncGenerator<Buffer> {
     const handle = await open(this.file, 'r');
@@ -247,16 +250,17 @@ class Spool {
         } else if (this.ended) {
           return;
         } else {
+          if (waited >= patienceMs) throw new NotNow('the upload is slower than the load');
           const since = performance.now();
-          const timeout = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), patienceMs - waited);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, patienceMs - waited);
             this.wake = () => {
               clearTimeout(timer);
-              resolve(false);
+              resolve();
             };
           });
-          waited += performance.now() - since;
-          if (timeout || waited >= patienceMs) throw new Outpaced();
+          this.wake = undefined;
+          waited += performance.now() - since; // checked once what arrived meanwhile is read
         }
       }
     } finally {
@@ -497,8 +501,14 @@ export function createImportService(deps: {
     let batches = 0;
     let directBatches = 0;
     const loaded = await withRawTransaction(database, async (tx) => {
-      // Imports of one creditor take turns; a dry run writes nothing and does not wait.
-      if (!row.dryRun) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`quita:import:${row.creditorId}`]);
+      // Imports of one creditor take turns; a dry run writes nothing and does not wait. An
+      // early load does not wait either: it would hold its slot meanwhile, even abandoned.
+      const turn = `quita:import:${row.creditorId}`;
+      if (!row.dryRun && !early) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [turn]);
+      if (!row.dryRun && early) {
+        const [got] = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [turn]);
+        if (!got?.ok) throw new NotNow("another import of the creditor's is loading");
+      }
       if (!early) {
         const [current] = await tx.query<{ status: string }>('SELECT status FROM imports WHERE id = $1', [id]);
         if (current?.status !== 'processing') return false;
@@ -645,10 +655,12 @@ export function createImportService(deps: {
       }
       if (!(await early.adopted)) return; // abandoned: it rolled back, and nothing was recorded
       if (failure) {
-        // A load that met another transaction, or was outpaced by its upload, starts over
+        // A load that met another transaction, or could not go on (NotNow), starts over
         // from the whole file (it is all here once the import is recorded).
-        if (stopping || !(failure.error instanceof Outpaced || retryable(failure.error))) throw failure.error;
-        log.info({ importId: row.id, reason: failure.error instanceof Outpaced ? 'upload slower than the load' : (failure.error as { code: string }).code }, 'import read while uploaded starts over');
+        const again = failure.error instanceof NotNow || retryable(failure.error);
+        if (again && stopping) throw new Interrupted(); // resumed after the restart
+        if (!again) throw failure.error;
+        log.info({ importId: row.id, reason: failure.error instanceof NotNow ? failure.error.message : (failure.error as { code: string }).code }, 'import read while uploaded starts over');
       }
     }
     if (!loaded) {

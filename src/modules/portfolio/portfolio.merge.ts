@@ -71,12 +71,14 @@ export async function mergeStagedRows(
         WHERE r.import_id = $1 AND r.line > $3 AND r.line <= $4 ORDER BY d.external_id FOR UPDATE OF d`,
       [importId, creditorId, fromLine, toLine],
     );
+    // New ids go in in byte order, debts' own (import_rows keeps the database's collation),
+    // as mergeStageBatch inserts them: two merges naming the same new ids cannot deadlock.
     await tx.query(
       `INSERT INTO debts (creditor_id, external_id, cpf, name, email, phone, amount_cents, due_date, description)
        SELECT $2, r.external_id, r.cpf, r.name, r.email, r.phone, r.amount_cents, r.due_date, r.description
          FROM import_rows r
         WHERE r.import_id = $1 AND r.line > $3 AND r.line <= $4 AND NOT (r.line = ANY($5::int[]))
-        ORDER BY r.external_id
+        ORDER BY r.external_id COLLATE "C"
        ON CONFLICT (creditor_id, external_id) DO UPDATE
           SET ${setImported('EXCLUDED')}, updated_at = now()
         WHERE debts.status = 'open' AND ${changed('debts', 'EXCLUDED')}`,
