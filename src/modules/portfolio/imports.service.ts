@@ -516,6 +516,12 @@ export function createImportService(deps: {
       }
       await tx.exec(CREATE_STAGE_TABLE);
       const bytewise = await idsCompareAsBytes(tx);
+      // A creditor with no debts yet (a first portfolio): no id of the file can exist, and the
+      // file has none twice, so every batch goes straight in without asking. A debt written
+      // meanwhile by PUT /debts under one of its ids makes the COPY fail (23505) and the
+      // import start over, as it does after any batch's check.
+      const [{ any = true } = {}] = await tx.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM debts WHERE creditor_id = $1) AS any', [row.creditorId]);
+      const empty = !any;
 
       const counts = { total: 0, imported: 0, rejected: 0, lastLine: 1 };
       // Counts and rejected rows, on another connection, committed batch by batch in file
@@ -554,9 +560,9 @@ export function createImportService(deps: {
         const t = performance.now();
         let merged: MergeResult = { imported: batch.rows, rejected: [] };
         if (batch.rows > 0) {
-          // None of the batch's ids can exist (the usual case for a new portfolio in id
-          // order): the rows go straight into debts. Otherwise through the staging table.
-          const direct = bytewise && batch.bounded && !(await batchMayExist(tx, { creditorId: row.creditorId, lo: batch.lo, hi: batch.hi }));
+          // None of the batch's ids can exist (a first portfolio, or new ids in id order):
+          // the rows go straight into debts. Otherwise through the staging table.
+          const direct = empty || (bytewise && batch.bounded && !(await batchMayExist(tx, { creditorId: row.creditorId, lo: batch.lo, hi: batch.hi })));
           if (direct) {
             if (!row.dryRun) await tx.copyIn('debts', BATCH_COLUMNS, batch.copyData(), BINARY);
             directBatches++;
